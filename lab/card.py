@@ -1,0 +1,47 @@
+"""The demo card: what an SE needs in front of a customer, per service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.catalog import Component
+from lab.config import REDACTED, LabConfig
+from lab.render import template_env
+
+
+@dataclass(frozen=True)
+class CardEntry:
+    service: str
+    label: str
+    value: str
+    secret: bool
+
+
+def demo_card(
+    config: LabConfig, components: list[Component], *, reveal: bool, data_dir: Path | None = None
+) -> list[CardEntry]:
+    """Card lines of `components`; secrets shown only with `reveal`.
+
+    Values are Jinja2 expressions over `cfg`; `data_file("scim/token")` reads a value a service
+    generated on first start under `data/`.
+    """
+    env = template_env()
+
+    def data_file(rel: str) -> str:
+        path = (data_dir or Path("data")) / rel
+        try:
+            return path.read_text().strip()
+        except OSError:
+            return "(not generated yet: start the service)"
+
+    out = []
+    for comp in components:
+        for line in comp.card:
+            value = env.from_string(line.value).render(
+                cfg=config, c=comp, bind=config.core.bind, data_file=data_file, data_dir=data_dir
+            )
+            if line.secret and not reveal:
+                value = REDACTED
+            out.append(CardEntry(comp.service, line.label, value, line.secret))
+    return out

@@ -1,0 +1,153 @@
+"""The component catalog: every service declared once, in `compose/<service>/component.yaml`.
+
+A component says which stack it belongs to, what it publishes, which `.env` keys it reads, which
+templates it renders, what vendor artifact it needs, and what it adds to the demo card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from lab import RESOURCES
+from lab.errors import ConfigError, Problem
+
+
+@dataclass(frozen=True)
+class Port:
+    key: str  # the .env key holding the host port
+    container: int
+    proto: str = "tcp"
+    published: bool = True
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A vendor package the toolkit may not ship; the user drops it in `packages/`."""
+
+    glob: str
+    url_key: str = ""
+    what: str = ""
+
+
+@dataclass(frozen=True)
+class CardLine:
+    label: str
+    value: str  # a Jinja2 expression rendered with the config
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class Component:
+    service: str
+    stack: str
+    description: str
+    build: bool = True
+    image: str = ""
+    needs_registry: bool = False
+    default: bool = True
+    depends_on: tuple[str, ...] = ()
+    ports: tuple[Port, ...] = ()
+    config_keys: tuple[str, ...] = ()
+    artifact: Artifact | None = None
+    templates: tuple[str, ...] = ()
+    card: tuple[CardLine, ...] = ()
+    ui: str = ""  # port key of the web UI, for tunnels and the card
+    configure: tuple[str, ...] = ()  # the vendor's interactive registration command
+    home: Path = field(default=Path("."), compare=False)
+
+    @property
+    def compose_template(self) -> Path:
+        return self.home / "compose.yml.j2"
+
+    @property
+    def optional(self) -> bool:
+        """Vendor-agent services join their stack only when their package is present."""
+        return self.artifact is not None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    components: tuple[Component, ...]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.components)
+
+    @property
+    def stacks(self) -> list[str]:
+        return sorted({c.stack for c in self.components})
+
+    def get(self, service: str) -> Component:
+        for c in self.components:
+            if c.service == service:
+                return c
+        raise KeyError(service)
+
+    def in_stack(self, stack: str) -> list[Component]:
+        return [c for c in self.components if c.stack == stack]
+
+    def select(self, names: list[str]) -> list[Component]:
+        """Resolve stack and service names (plus dependencies) to components, in catalog order."""
+        wanted: set[str] = set()
+        unknown = []
+        for name in names:
+            if name in self.stacks:
+                wanted.update(c.service for c in self.in_stack(name))
+            elif any(c.service == name for c in self.components):
+                wanted.add(name)
+            else:
+                unknown.append(name)
+        if unknown:
+            raise ConfigError(
+                *(
+                    Problem(
+                        f"unknown stack or service {n!r}",
+                        f"choose from stacks {', '.join(self.stacks)} or services "
+                        f"{', '.join(c.service for c in self.components)} (see `lab list`)",
+                    )
+                    for n in unknown
+                )
+            )
+        queue = list(wanted)
+        while queue:
+            for dep in self.get(queue.pop()).depends_on:
+                if dep not in wanted:
+                    wanted.add(dep)
+                    queue.append(dep)
+        return [c for c in self.components if c.service in wanted]
+
+
+def _component(home: Path, data: dict) -> Component:  # type: ignore[type-arg]
+    art = data.get("artifact")
+    return Component(
+        service=data["service"],
+        stack=data["stack"],
+        description=data["description"],
+        build=data.get("build", True),
+        image=data.get("image", ""),
+        needs_registry=data.get("needs_registry", False),
+        default=data.get("default", True),
+        depends_on=tuple(data.get("depends_on", ())),
+        ports=tuple(Port(**p) for p in data.get("ports", ())),
+        config_keys=tuple(data.get("config_keys", ())),
+        artifact=Artifact(**art) if art else None,
+        templates=tuple(data.get("templates", ())),
+        card=tuple(CardLine(**c) for c in data.get("card", ())),
+        ui=data.get("ui", ""),
+        configure=tuple(data.get("configure", ())),
+        home=home,
+    )
+
+
+@cache
+def load_catalog(root: Path = RESOURCES / "compose") -> Catalog:
+    """Read every `compose/*/component.yaml`, ordered by (`order`, service)."""
+    entries = []
+    for spec in sorted(root.glob("*/component.yaml")):
+        data = yaml.safe_load(spec.read_text())
+        entries.append((data.get("order", 50), data["service"], _component(spec.parent, data)))
+    return Catalog(tuple(c for _, _, c in sorted(entries, key=lambda e: (e[0], e[1]))))

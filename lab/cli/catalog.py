@@ -1,0 +1,76 @@
+"""`lab list` and `lab packages`."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from lab.catalog import load_catalog
+from lab.cli.common import console, lab_context, print_json
+from lab.doctor import packages as package_infos
+from lab.errors import LabError
+from lab.state import LabState
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_components)
+    app.command("packages")(packages)
+
+
+def list_components(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Show the catalog: every service, its stack, ports and status."""
+    lab = lab_context(ctx)
+    state = LabState.load(lab)
+    running: dict[str, str] = {}
+    if state:
+        try:
+            from lab.pipeline import status
+
+            running = {s.service: f"{s.state}/{s.health}" for s in status(lab)}
+        except LabError:
+            running = {}
+    rows = []
+    for comp in load_catalog():
+        rows.append(
+            {
+                "service": comp.service,
+                "stack": comp.stack,
+                "description": comp.description,
+                "ports": [f"{p.key}->{p.container}/{p.proto}" for p in comp.ports if p.published],
+                "needs_registry": comp.needs_registry,
+                "vendor_package": comp.artifact.glob if comp.artifact else "",
+                "status": running.get(comp.service, "not started"),
+            }
+        )
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("stack", "service", "what", "ports", "status")
+    for r in rows:
+        what = str(r["description"])
+        if r["needs_registry"]:
+            what += " [needs-registry]"
+        if r["vendor_package"]:
+            what += f" (needs {r['vendor_package']})"
+        table.add_row(str(r["stack"]), str(r["service"]), what, ", ".join(r["ports"]), str(r["status"]))  # type: ignore[arg-type]
+    console.print(table)
+
+
+def packages(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """List the vendor packages the labs expect in packages/: found (with sha256) or missing."""
+    lab = lab_context(ctx)
+    infos = package_infos(lab)
+    if as_json:
+        print_json([i.to_dict() for i in infos])
+        return
+    table = Table("service", "expects", "found", "sha256")
+    for i in infos:
+        found = i.found or ("missing" + (f" (or set {i.url_key})" if i.url_key else ""))
+        table.add_row(i.service, f"packages/{i.pattern}", found, i.sha256[:16])
+    console.print(table)

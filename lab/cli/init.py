@@ -1,0 +1,42 @@
+"""`lab init` and `lab config`."""
+
+from __future__ import annotations
+
+import typer
+
+from lab.cli.common import console, lab_context, print_json
+from lab.config import LabConfig
+from lab.envfile import write_env
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("config")(config)
+
+
+def init(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, "--force", help="Replace an existing .env (new secrets)."),
+    set_: list[str] = typer.Option([], "--set", help="KEY=VALUE to write instead of the default."),
+) -> None:
+    """Write .env from .env.example with freshly generated secrets (mode 0600)."""
+    lab = lab_context(ctx)
+    overrides = dict(item.split("=", 1) for item in set_ if "=" in item)
+    path = write_env(lab.env_path, force=force, overrides=overrides)
+    LabConfig.from_env(path)  # what we wrote must validate
+    console.print(f"wrote {path} (mode 0600) with generated secrets; `lab creds` shows them")
+
+
+def config(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Show the resolved configuration, secrets redacted."""
+    lab = lab_context(ctx)
+    cfg = LabConfig.from_env(lab.env_path)
+    values = cfg.env_values(redact=True)
+    if as_json:
+        print_json(values)
+        return
+    for key, value in values.items():
+        console.print(f"{key}={value}", markup=False)

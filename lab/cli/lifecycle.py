@@ -1,0 +1,105 @@
+"""`lab up`, `down`, `destroy`, `reset`."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from lab.card import demo_card
+from lab.catalog import load_catalog
+from lab.cli.common import console, err_console, lab_context, note
+from lab.pipeline import current, destroy, docker_target, down, load_config, up
+from lab.targets.docker import ServiceState
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up")(up_cmd)
+    app.command("down")(down_cmd)
+    app.command("destroy")(destroy_cmd)
+    app.command("reset")(reset_cmd)
+
+
+def _progress_table(states: list[ServiceState], elapsed: float) -> Table:
+    table = Table("service", "state", "waiting for", title=f"waiting for health checks ({elapsed:.0f}s)")
+    for s in states:
+        waiting = "" if s.ready else (s.detail or f"container to become {'healthy' if s.state == 'running' else 'running'}")
+        table.add_row(s.service, f"{s.state}/{s.health}", waiting[:80])
+    return table
+
+
+def up_cmd(
+    ctx: typer.Context,
+    names: list[str] = typer.Argument(None, help="Stacks or services (default: LAB_STACKS)."),
+    host: str = typer.Option("", "--host", help="Run on a remote Docker host over SSH (see `lab host`)."),
+) -> None:
+    """Build what changed, start the services, wait until healthy, print the demo card."""
+    lab = lab_context(ctx)
+    if host:
+        from lab.targets.remote import remote_up  # the remote Docker host target
+
+        remote_up(lab, names or [], host)
+        return
+    started = time.monotonic()
+    with Live(console=err_console, transient=True, refresh_per_second=4) as live:
+
+        def on_update(states: list[ServiceState], elapsed: float) -> None:
+            live.update(_progress_table(states, elapsed))
+
+        result = up(lab, names or [], on_update=on_update, on_step=lambda m: live.console.print(f"› {m}"))
+    for comp, why in result.selection.skipped:
+        note(f"{comp.service} skipped: {why}")
+    if result.built:
+        note(f"built {', '.join(result.built)}")
+    console.print(
+        f"lab is up: {', '.join(result.selection.services)} healthy in {time.monotonic() - started:.1f}s"
+    )
+    config = load_config(lab)
+    card = demo_card(config, result.selection.components, reveal=False, data_dir=lab.data_dir)
+    for entry in card:
+        console.print(f"  {entry.service:<16} {entry.label:<22} {entry.value}", markup=False)
+    if any(e.secret for e in card):
+        console.print("  (passwords hidden: `lab creds` shows them)")
+
+
+def down_cmd(ctx: typer.Context) -> None:
+    """Stop and remove the containers; data/ is kept."""
+    down(lab_context(ctx))
+    console.print("lab is down; data/ is kept (`lab up` resumes, `lab destroy` removes it)")
+
+
+def destroy_cmd(
+    ctx: typer.Context,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Remove containers, networks AND all lab data (data/, .lab/). Asks first."""
+    lab = lab_context(ctx)
+    if not yes and not typer.confirm(f"Remove every container and all data under {lab.data_dir}?"):
+        raise typer.Exit(1)
+    removed = destroy(lab)
+    console.print(f"removed {', '.join(removed) or 'nothing (no lab here)'}")
+
+
+def reset_cmd(
+    ctx: typer.Context,
+    stacks: list[str] = typer.Argument(None, help="Stacks to reset (default: every running one)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Back to the golden state: remove a stack's data, then bring it up again."""
+    import shutil
+
+    lab = lab_context(ctx)
+    config, state = current(lab)
+    catalog = load_catalog()
+    comps = catalog.select(stacks) if stacks else [c for c in catalog if c.service in state.services]
+    names = [c.service for c in comps if c.service in state.services]
+    if not yes and not typer.confirm(f"Erase the data of {', '.join(names)} and start them fresh?"):
+        raise typer.Exit(1)
+    target = docker_target(lab, config)
+    target.run_compose("rm", "-s", "-f", *names, timeout=300)
+    for name in names:
+        shutil.rmtree(lab.data_dir / name, ignore_errors=True)
+    up(lab, names)
+    console.print(f"reset {', '.join(names)} to the golden state")

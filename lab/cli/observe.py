@@ -1,0 +1,88 @@
+"""`lab status`, `lab logs`, `lab creds`."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from lab.card import demo_card
+from lab.catalog import load_catalog
+from lab.cli.common import console, err_console, lab_context, print_json
+from lab.pipeline import current, docker_target, status
+from lab.state import LabState
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status_cmd)
+    app.command("logs")(logs_cmd)
+    app.command("creds")(creds_cmd)
+
+
+def status_cmd(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Show every service of the lab: state, health, ports, what it waits for."""
+    lab = lab_context(ctx)
+    states = status(lab)
+    state = LabState.load(lab)
+    stale = bool(state and state.env_is_newer(lab))
+    if as_json:
+        print_json({"services": [s.to_dict() for s in states], "env_newer_than_lab": stale})
+        return
+    table = Table("service", "state", "health", "ports", "note")
+    for s in states:
+        table.add_row(s.service, s.state, s.health, "\n".join(s.ports), "" if s.ready else s.detail[:70])
+    console.print(table)
+    if stale:
+        err_console.print("note: .env changed since the last `lab up`; run `lab up` to apply it")
+    if not all(s.ready for s in states):
+        raise typer.Exit(1)
+
+
+def logs_cmd(
+    ctx: typer.Context,
+    service: str = typer.Argument("", help="One service (default: all)."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming."),
+    tail: int = typer.Option(200, "--tail", help="Lines from the end of each log."),
+) -> None:
+    """Show service logs."""
+    lab = lab_context(ctx)
+    config, state = current(lab)
+    if service and service not in state.services:
+        from lab.errors import Problem, UsageError
+
+        raise UsageError(Problem(f"service {service!r} is not part of this lab", f"choose from {', '.join(state.services)}"))
+    target = docker_target(lab, config)
+    args = target.compose_cmd("logs", "--tail", str(tail), *(["-f"] if follow else []), *([service] if service else []))
+    raise typer.Exit(lab.runner.interactive(args, env=target.compose_env()))
+
+
+def creds_cmd(
+    ctx: typer.Context,
+    service: str = typer.Argument("", help="One service (default: every service of the lab)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Print the demo card WITH passwords and tokens (on purpose: keep it off shared screens)."""
+    lab = lab_context(ctx)
+    from lab.pipeline import load_config, select
+
+    config = load_config(lab)
+    state = LabState.load(lab)
+    catalog = load_catalog()
+    if service:
+        comps = catalog.select([service])
+    elif state:
+        comps = [c for c in catalog if c.service in state.services]
+    else:
+        comps = select(lab, config, []).components
+    entries = demo_card(config, comps, reveal=True, data_dir=lab.data_dir)
+    if as_json:
+        print_json([e.__dict__ for e in entries])
+        return
+    current_service = ""
+    for e in entries:
+        if e.service != current_service:
+            console.print(f"[bold]{e.service}[/bold]")
+            current_service = e.service
+        console.print(f"  {e.label:<24} {e.value}", markup=False)

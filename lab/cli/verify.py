@@ -1,0 +1,46 @@
+"""`lab verify`: run the checks against the running lab and print a table per component."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from lab.cli.common import console, lab_context, print_json
+from lab.pipeline import current
+from lab.verify import run_checks
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify_cmd)
+
+
+def verify_cmd(
+    ctx: typer.Context,
+    names: list[str] = typer.Argument(None, help="Stacks or services (default: everything running)."),
+    junit: Path | None = typer.Option(None, "--junit", help="Also write a JUnit XML report here."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Probe the lab from outside (LDAP, SQL, HTTP) and inside (testinfra). Exit 1 on failure."""
+    lab = lab_context(ctx)
+    _, state = current(lab)
+    report = run_checks(lab, names or [], state.services, target=state.target, junit=junit)
+    if as_json:
+        print_json({"ok": report.ok, "results": [r.to_dict() for r in report.results]})
+    else:
+        by_component: dict[str, list] = {}  # type: ignore[type-arg]
+        for r in report.results:
+            by_component.setdefault(r.component, []).append(r)
+        for component, results in by_component.items():
+            table = Table("check", "result", "detail", title=component)
+            for r in results:
+                mark = {"passed": "ok", "skipped": "skip"}.get(r.outcome, "FAIL")
+                table.add_row(r.name, mark, r.message)
+            console.print(table)
+        passed = sum(r.outcome == "passed" for r in report.results)
+        console.print(f"{passed}/{len(report.results)} checks passed")
+    if not report.ok:
+        raise typer.Exit(1)
+    if report.warnings:
+        raise typer.Exit(3)

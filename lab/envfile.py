@@ -1,0 +1,68 @@
+"""`lab init`: write `.env` from the committed `.env.example`, generating every secret."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import string
+from pathlib import Path
+
+from lab import RESOURCES
+from lab.config import SECTION_TYPES
+from lab.errors import ConfigError, Problem
+
+GENERATED = "<generated>"
+_ALPHABET = string.ascii_letters + string.digits
+_LINE = re.compile(r"^(?P<key>[A-Z][A-Z0-9_]*)=(?P<value>.*)$")
+
+
+def example_path() -> Path:
+    return RESOURCES / ".env.example"
+
+
+def secret_lengths() -> dict[str, int]:
+    out: dict[str, int] = {}
+    for section in SECTION_TYPES.values():
+        out.update(section.secret_keys())
+    return out
+
+
+def generate_secret(length: int) -> str:
+    """Letters and digits only: safe in shell, LDIF, SQL, URLs and YAML without quoting."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def render_env(example: str, overrides: dict[str, str] | None = None) -> str:
+    """The example with every `<generated>` secret filled in and `overrides` applied."""
+    overrides = dict(overrides or {})
+    lengths = secret_lengths()
+    out = []
+    for line in example.splitlines():
+        m = _LINE.match(line)
+        if m:
+            key, value = m.group("key"), m.group("value")
+            if key in overrides:
+                value = overrides.pop(key)
+            elif value == GENERATED:
+                value = generate_secret(lengths.get(key, 24))
+            line = f"{key}={value}"
+        out.append(line)
+    out.extend(f"{k}={v}" for k, v in overrides.items())
+    return "\n".join(out) + "\n"
+
+
+def write_env(path: Path, *, force: bool = False, overrides: dict[str, str] | None = None) -> Path:
+    """Create `path` (mode 0600). Refuses to overwrite unless `force`."""
+    if path.exists() and not force:
+        raise ConfigError(
+            Problem(f"{path} already exists", "keep it, or run `lab init --force` to replace it (new secrets)")
+        )
+    text = render_env(example_path().read_text(), overrides)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return path

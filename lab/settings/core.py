@@ -1,0 +1,49 @@
+"""Keys every lab uses: project name, bind address, base images, which stacks run."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from pydantic import field_validator
+
+from lab.settings.base import Section, env
+
+
+class CoreSettings(Section):
+    project: str = env(
+        "LAB_PROJECT",
+        "oktalab",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$",
+        description="use lower-case letters, digits, '-' and '_' (compose project name)",
+    )
+    bind: str = env("LAB_BIND", "127.0.0.1")
+    base_image: str = env("LAB_BASE_IMAGE", "debian:bookworm-slim", min_length=1)
+    rhel_base_image: str = env("LAB_RHEL_BASE_IMAGE", "quay.io/centos/centos:stream9-minimal")
+    stacks: str = env("LAB_STACKS", "ldap,jdbc,viewer")
+    health_timeout: int = env("LAB_HEALTH_TIMEOUT", 300, ge=10, le=3600)
+    company: str = env("LAB_COMPANY", "galaxy", min_length=1)
+    okta_org: str = env("OKTA_ORG", "")
+
+    @field_validator("bind")
+    @classmethod
+    def _bind_is_ip(cls, value: str) -> str:
+        try:
+            addr: IPv4Address | IPv6Address = ip_address(value.strip())
+        except ValueError:
+            raise ValueError(
+                "is not an IP address; use 127.0.0.1 (default, this machine only) "
+                "or 0.0.0.0 to publish on every interface"
+            ) from None
+        return str(addr)
+
+    @field_validator("okta_org")
+    @classmethod
+    def _org_is_host(cls, value: str) -> str:
+        value = value.strip().removeprefix("https://").rstrip("/")
+        if value and ("/" in value or "." not in value or " " in value):
+            raise ValueError("is not an Okta org host name; use e.g. myorg.okta.com")
+        return value
+
+    @property
+    def stack_list(self) -> list[str]:
+        return [s.strip() for s in self.stacks.split(",") if s.strip()]

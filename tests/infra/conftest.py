@@ -1,0 +1,92 @@
+"""The target-neutral fixture every check uses: `lab`.
+
+On Docker, `lab.host(service)` is the service's container (testinfra `docker://`) and probes go to
+the published ports on LAB_BIND; on a native host target it is the machine itself over SSH.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra
+
+from lab.config import LabConfig
+
+
+@dataclass
+class LabUnderTest:
+    root: Path
+    cfg: LabConfig
+    target: str
+    _hosts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def addr(self) -> str:
+        bind = self.cfg.core.bind
+        return "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
+
+    def port(self, key: str) -> int:
+        return int(self.cfg.env_values()[key])
+
+    def host(self, service: str) -> Any:
+        if service not in self._hosts:
+            self._hosts[service] = testinfra.get_host(f"docker://{self.container(service)}")
+        return self._hosts[service]
+
+    def container(self, service: str) -> str:
+        import docker
+
+        client = docker.from_env()
+        found = client.containers.list(
+            filters={
+                "label": [
+                    f"com.docker.compose.project={self.cfg.core.project}",
+                    f"com.docker.compose.service={service}",
+                ]
+            }
+        )
+        if not found:
+            pytest.fail(f"service {service} has no running container in project {self.cfg.core.project}")
+        return str(found[0].name)
+
+    def logs(self, service: str, lines: int = 40) -> str:
+        import docker
+
+        try:
+            ct = docker.from_env().containers.get(self.container(service))
+            return ct.logs(tail=lines).decode(errors="replace")
+        except Exception as exc:  # noqa: BLE001 - diagnostics only
+            return f"(no logs: {exc})"
+
+    @staticmethod
+    def wait(fn: Callable[[], Any], timeout: float = 60, interval: float = 1.0) -> Any:
+        """Call `fn` until it returns a truthy value without raising; re-raise at the budget."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                value = fn()
+                if value:
+                    return value
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+            if time.monotonic() > deadline:
+                return fn()
+            time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def lab() -> LabUnderTest:
+    root = Path(os.environ.get("LAB_ROOT", ".")).resolve()
+    env_file = Path(os.environ.get("LAB_ENV_FILE", root / ".env"))
+    return LabUnderTest(root=root, cfg=LabConfig.from_env(env_file), target=os.environ.get("LAB_TARGET", "docker"))
