@@ -5,6 +5,7 @@ Every problem is collected and reported together, each with how to fix it.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -94,13 +95,15 @@ def read_env_file(path: Path) -> dict[str, str]:
     if not path.exists():
         raise ConfigError(Problem(f"{path} does not exist", "run `lab init` to create it"))
     if not os.access(path, os.R_OK):
-        raise ConfigError(
-            Problem(f"{path} is not readable", f"fix its permissions, e.g. `chmod 600 {path}`")
-        )
+        raise ConfigError(Problem(f"{path} is not readable", f"fix its permissions, e.g. `chmod 600 {path}`"))
     try:
-        raw = dotenv_values(path, interpolate=False)
+        text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(Problem(f"{path} cannot be read: {exc}", "rewrite it with `lab init --force`")) from None
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise ConfigError(
+            Problem(f"{path} cannot be read: {reason}", "fix it, or recreate it with `lab init --force`")
+        ) from None
+    raw = dotenv_values(stream=io.StringIO(text), interpolate=False)
     return {k: (v if v is not None else "") for k, v in raw.items()}
 
 

@@ -61,44 +61,50 @@ def setup_engine(
     *,
     base_image: str,
     base_source: str = "auto",
+    both_composes: bool = False,
     step: Callable[[str], None] = lambda _m: None,
 ) -> SetupReport:
-    """Install and start a Docker engine and compose, and create the base image, as needed."""
+    """Install and start a Docker engine and compose, and create the base image, as needed.
+
+    A machine whose engine answers and has a compose keeps its setup: only a missing base image
+    is created. `both_composes` (CI) also makes sure compose v1 and v2 are both there.
+    """
     report = SetupReport()
     release = os_release()
     distro = release.get("ID", "")
-    need_packages = [
-        pkg
-        for pkg, present in (
-            ("docker.io", shutil.which("dockerd") is not None),
-            ("docker-compose", shutil.which("docker-compose") is not None),
-            ("debootstrap", shutil.which("debootstrap") is not None),
-        )
-        if not present
-    ]
-    if need_packages or not engine_answers(runner):
-        if distro not in SUPPORTED:
-            raise TargetError(
-                Problem(
-                    f"cannot install Docker on {release.get('PRETTY_NAME', 'this OS')}",
-                    "supported: Debian 12 and Ubuntu 24.04; install Docker and compose yourself elsewhere",
-                )
+    composes = {c.variant for c in available_composes(runner)}
+    engine_ok = engine_answers(runner)
+    base_missing = not engine_ok or not image_exists(runner, base_image)
+    wanted: list[str] = []
+    if not engine_ok and not shutil.which("dockerd"):
+        wanted.append("docker.io")
+    if (not engine_ok or both_composes) and "v1" not in composes:
+        wanted.append("docker-compose")
+    if base_missing and base_source != "pull" and not shutil.which("debootstrap"):
+        wanted.append("debootstrap")
+    need_v2 = (not composes and not engine_ok) or (both_composes and "v2" not in composes)
+    if (wanted or need_v2 or not engine_ok) and distro not in SUPPORTED:
+        raise TargetError(
+            Problem(
+                f"cannot set up Docker on {release.get('PRETTY_NAME', 'this OS')}",
+                "supported: Debian 12 and Ubuntu 24.04; install Docker and compose yourself elsewhere",
             )
-    if need_packages:
-        step(f"installing {', '.join(need_packages)} from the distribution")
+        )
+    if wanted:
+        step(f"installing {', '.join(wanted)} from the distribution")
         env = {"DEBIAN_FRONTEND": "noninteractive"}
         runner.run(_privileged(["apt-get", "update", "-qq"]), env=env, timeout=900)
         runner.run(
-            _privileged(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *need_packages]),
+            _privileged(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *wanted]),
             env=env,
             timeout=1800,
         )
-        report.actions.append(f"installed {' '.join(need_packages)}")
-    if not any(c.variant == "v2" for c in available_composes(runner)):
+        report.actions.append(f"installed {' '.join(wanted)}")
+    if need_v2 and not any(c.variant == "v2" for c in available_composes(runner)):
         step("adding the compose v2 plugin from the distribution")
         install_compose_v2(runner, distro)
         report.actions.append("installed the compose v2 plugin")
-    if not engine_answers(runner):
+    if not engine_ok:
         step("starting the Docker engine")
         start_engine(runner)
         report.actions.append("started dockerd")
@@ -173,13 +179,13 @@ def ensure_base_image(
         if source == "pull":
             raise TargetError(Problem(f"could not pull {image}", "set LAB_BASE_IMAGE_SOURCE=debootstrap"))
     if not shutil.which("debootstrap"):
-        raise TargetError(Problem("debootstrap is not installed", "run `lab engine setup` or apt-get install debootstrap"))
+        raise TargetError(
+            Problem("debootstrap is not installed", "run `lab engine setup` or apt-get install debootstrap")
+        )
     step(f"debootstrap {suite} (minbase) from {mirror}; this takes a minute")
     with tempfile.TemporaryDirectory(prefix="lab-base-") as tmp:
         root = Path(tmp) / "root"
         runner.run(_privileged(["debootstrap", "--variant=minbase", suite, str(root), mirror]), timeout=1800)
-        runner.run(
-            _privileged(["sh", "-c", f'tar -C "{root}" -c . | docker import - "{image}"']), timeout=600
-        )
+        runner.run(_privileged(["sh", "-c", f'tar -C "{root}" -c . | docker import - "{image}"']), timeout=600)
         runner.run(_privileged(["rm", "-rf", str(root)]), check=False, timeout=600)
     return "debootstrapped"

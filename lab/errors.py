@@ -36,6 +36,10 @@ class UsageError(ConfigError):
     """A command was called with arguments that cannot work."""
 
 
+class PreflightError(ConfigError):
+    """The machine is not ready (no engine, no compose, a busy port); nothing was started."""
+
+
 class RenderError(LabError):
     """A template could not be rendered."""
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from lab.catalog import Catalog, Component, load_catalog
 from lab.config import LabConfig
 from lab.context import LabContext
-from lab.errors import ConfigError, Problem, TargetError
+from lab.errors import ConfigError, PreflightError, Problem, TargetError
 from lab.render import RenderResult, find_artifacts, render_lab
 from lab.state import LabState
 from lab.targets.compose import detect_compose
@@ -54,6 +54,7 @@ def select(ctx: LabContext, config: LabConfig, names: list[str], catalog: Catalo
             skipped.append((comp, why))
         else:
             keep.append(comp)
+    check_ports(config, keep)
     return Selection(keep, skipped)
 
 
@@ -140,7 +141,7 @@ def up(
         if comp.service in wanted.services and port not in held and port_in_use(config.core.bind, port, proto)
     ]
     if busy:
-        raise ConfigError(*busy)
+        raise PreflightError(*busy)
 
     step("rendering the lab into .lab/")
     rendered = render(ctx, config, selection)

@@ -67,24 +67,23 @@ def template_env(extra_paths: Iterable[Path] = ()) -> jinja2.Environment:
     return env
 
 
-def render_lab(
-    config: LabConfig, components: list[Component], out: Path, packages: Path | None = None
-) -> RenderResult:
+def render_lab(config: LabConfig, components: list[Component], out: Path, packages: Path | None = None) -> RenderResult:
     """Render `components` for `config` into `out` and return what was written."""
     env = template_env()
     context = base_context(config, components)
     written: dict[Path, bytes] = {}
     images: dict[str, str] = {}
     services: dict[str, Any] = {}
+    extra_cas = _extra_ca_files(config, packages)
 
     for comp in components:
         for rel in comp.templates:
             target = Path(comp.service) / rel.removesuffix(".j2")
             written[target] = _render_file(env, rel, context, target)
         if comp.build:
-            ctx_files = _build_context(comp, packages)
-            for rel, data in ctx_files.items():
-                written[Path("build") / comp.service / rel] = data
+            ctx_files = {**_build_context(comp, packages), **extra_cas}
+            for ctx_rel, data in ctx_files.items():
+                written[Path("build") / comp.service / ctx_rel] = data
             images[comp.service] = _image_tag(config, comp, ctx_files)
         fragment = _render_text(
             env,
@@ -112,6 +111,7 @@ def render_lab(
 
 def base_context(config: LabConfig, components: list[Component]) -> dict[str, Any]:
     """What every template sees."""
+
     def company() -> Any:
         from lab.company import load_company
 
@@ -146,7 +146,9 @@ def _render_text(env: jinja2.Environment, name: str, context: dict[str, Any]) ->
     except jinja2.TemplateNotFound as exc:
         raise RenderError(Problem(f"template {exc.name} not found", "check component.yaml templates:")) from None
     except jinja2.UndefinedError as exc:
-        raise RenderError(Problem(f"{name}: {exc.message}", "a template uses a value the config does not have")) from None
+        raise RenderError(
+            Problem(f"{name}: {exc.message}", "a template uses a value the config does not have")
+        ) from None
     except jinja2.TemplateError as exc:
         raise RenderError(Problem(f"{name}: {exc}")) from None
 
@@ -170,6 +172,30 @@ def _build_context(comp: Component, packages: Path | None) -> dict[Path, bytes]:
         if path.is_dir() or any(part in _BUILD_SKIP for part in rel.parts) or path.suffix == ".pyc":
             continue
         files[rel] = path.read_bytes()
+    return files
+
+
+def _extra_ca_files(config: LabConfig, packages: Path | None) -> dict[Path, bytes]:
+    """CA certificates every image build trusts (TLS-intercepting networks), as `extra-ca/*.crt`.
+
+    From LAB_EXTRA_CA_CERTS ("auto": /usr/local/share/ca-certificates) and packages/*.crt|*.pem.
+    """
+    found: list[Path] = []
+    for entry in config.core.extra_ca_paths:
+        path = Path(entry)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in (".crt", ".pem") and p.is_file())
+        elif path.is_file():
+            found.append(path)
+        elif config.core.extra_ca_certs != "auto":
+            raise RenderError(Problem(f"LAB_EXTRA_CA_CERTS: {entry} does not exist", "fix the path or set it to auto"))
+    if packages and packages.is_dir():
+        found += sorted(p for p in packages.iterdir() if p.suffix in (".crt", ".pem") and p.is_file())
+    files = {Path("extra-ca") / "README.md": b"CA certificates trusted while building this image.\n"}
+    for path in found:
+        data = path.read_bytes()
+        if b"BEGIN CERTIFICATE" in data:
+            files[Path("extra-ca") / (path.stem + ".crt")] = data
     return files
 
 

@@ -97,8 +97,8 @@ def _parse_junit(path: Path) -> tuple[CheckResult, ...]:
             node = case.find(kind)
             if node is not None:
                 outcome = "failed" if kind == "failure" else kind
-                message = (node.get("message") or node.text or "").strip().splitlines()[0:1]
-                message = message[0] if message else ""
+                lines = (node.get("message") or node.text or "").strip().splitlines()
+                message = lines[0] if lines else ""
                 break
         out.append(CheckResult(module, case.get("name", ""), outcome, str(message)[:300]))
     return tuple(out)

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import typer
 
-from lab.cli import catalog, configure, engine, init, lifecycle, observe, render, verify
+from lab.cli import catalog, configure, engine, init, lifecycle, observe, render, verify, viewer
+from lab.cli import data as data_cli  # the LDAP lab (issue 3)
+from lab.cli import ldap as ldap_cli
 from lab.cli.common import err_console
 from lab.context import LabContext
 from lab.errors import LabError
@@ -35,8 +37,11 @@ def _root(
     ctx.obj = LabContext(root=directory, env_file=env_file, dry_run=dry_run)
 
 
-for module in (init, catalog, render, lifecycle, observe, verify, engine, configure):
+for module in (init, catalog, render, lifecycle, observe, verify, engine, configure, viewer):
     module.register(app)
+for module in (ldap_cli, data_cli):  # the LDAP lab (issue 3)
+    module.register(app)
+__import__("lab.cli.host", fromlist=["register"]).register(app)  # bare hosts (issue 4)
 
 
 def main() -> None:

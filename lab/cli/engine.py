@@ -13,7 +13,9 @@ from lab.doctor import run_doctor
 from lab.engine import ensure_base_image, setup_engine
 from lab.errors import ConfigError
 
-engine_app = typer.Typer(help="Install and start a Docker engine on a fresh Debian/Ubuntu machine.", no_args_is_help=True)
+engine_app = typer.Typer(
+    help="Install and start a Docker engine on a fresh Debian/Ubuntu machine.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -37,10 +39,15 @@ def _source(explicit: str) -> str:
 def engine_setup(
     ctx: typer.Context,
     source: str = typer.Option("", "--base-source", help="auto | pull | debootstrap (env LAB_BASE_IMAGE_SOURCE)."),
+    both_composes: bool = typer.Option(
+        False, "--both-composes", help="Also install compose v1 and v2 when an engine already answers (CI)."
+    ),
 ) -> None:
     """Install docker.io, compose v1+v2 and debootstrap, start dockerd, create the base image — as needed."""
     lab = lab_context(ctx)
-    report = setup_engine(lab.runner, base_image=_base_image(lab), base_source=_source(source), step=note)
+    report = setup_engine(
+        lab.runner, base_image=_base_image(lab), base_source=_source(source), both_composes=both_composes, step=note
+    )
     if report.changed:
         console.print("engine ready: " + "; ".join(report.actions))
     else:

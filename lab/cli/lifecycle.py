@@ -25,7 +25,9 @@ def register(app: typer.Typer) -> None:
 def _progress_table(states: list[ServiceState], elapsed: float) -> Table:
     table = Table("service", "state", "waiting for", title=f"waiting for health checks ({elapsed:.0f}s)")
     for s in states:
-        waiting = "" if s.ready else (s.detail or f"container to become {'healthy' if s.state == 'running' else 'running'}")
+        waiting = (
+            "" if s.ready else (s.detail or f"container to become {'healthy' if s.state == 'running' else 'running'}")
+        )
         table.add_row(s.service, f"{s.state}/{s.health}", waiting[:80])
     return table
 
@@ -53,9 +55,7 @@ def up_cmd(
         note(f"{comp.service} skipped: {why}")
     if result.built:
         note(f"built {', '.join(result.built)}")
-    console.print(
-        f"lab is up: {', '.join(result.selection.services)} healthy in {time.monotonic() - started:.1f}s"
-    )
+    console.print(f"lab is up: {', '.join(result.selection.services)} healthy in {time.monotonic() - started:.1f}s")
     config = load_config(lab)
     card = demo_card(config, result.selection.components, reveal=False, data_dir=lab.data_dir)
     for entry in card:

@@ -52,7 +52,9 @@ def logs_cmd(
     if service and service not in state.services:
         from lab.errors import Problem, UsageError
 
-        raise UsageError(Problem(f"service {service!r} is not part of this lab", f"choose from {', '.join(state.services)}"))
+        raise UsageError(
+            Problem(f"service {service!r} is not part of this lab", f"choose from {', '.join(state.services)}")
+        )
     target = docker_target(lab, config)
     args = target.compose_cmd("logs", "--tail", str(tail), *(["-f"] if follow else []), *([service] if service else []))
     raise typer.Exit(lab.runner.interactive(args, env=target.compose_env()))

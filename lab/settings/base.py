@@ -27,7 +27,8 @@ class Section(BaseModel):
         for name, f in cls.model_fields.items():
             extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
             if extra.get("secret"):
-                out[f.alias or name] = int(extra.get("length", 24))  # type: ignore[call-overload]
+                length = extra.get("length", 24)
+                out[f.alias or name] = length if isinstance(length, int) else 24
         return out
 
 

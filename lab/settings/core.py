@@ -23,6 +23,7 @@ class CoreSettings(Section):
     health_timeout: int = env("LAB_HEALTH_TIMEOUT", 300, ge=10, le=3600)
     company: str = env("LAB_COMPANY", "galaxy", min_length=1)
     okta_org: str = env("OKTA_ORG", "")
+    extra_ca_certs: str = env("LAB_EXTRA_CA_CERTS", "auto")
 
     @field_validator("bind")
     @classmethod
@@ -43,6 +44,16 @@ class CoreSettings(Section):
         if value and ("/" in value or "." not in value or " " in value):
             raise ValueError("is not an Okta org host name; use e.g. myorg.okta.com")
         return value
+
+    @property
+    def extra_ca_paths(self) -> list[str]:
+        """CA files/folders image builds trust ("auto": this machine's local CAs)."""
+        value = self.extra_ca_certs.strip()
+        if value in ("", "none"):
+            return []
+        if value == "auto":
+            return ["/usr/local/share/ca-certificates"]
+        return [p.strip() for p in value.split(",") if p.strip()]
 
     @property
     def stack_list(self) -> list[str]:

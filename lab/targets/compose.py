@@ -7,7 +7,7 @@ import re
 import shutil
 from dataclasses import dataclass
 
-from lab.errors import Problem, TargetError
+from lab.errors import PreflightError, Problem
 from lab.runner import Runner
 
 NO_COMPOSE = Problem(
@@ -30,11 +30,9 @@ def detect_compose(runner: Runner, prefer: str | None = None) -> Compose:
     if prefer:
         found = [c for c in found if c.variant == prefer]
         if not found:
-            raise TargetError(
-                Problem(f"compose {prefer} is not installed (LAB_COMPOSE={prefer})", NO_COMPOSE.hint)
-            )
+            raise PreflightError(Problem(f"compose {prefer} is not installed (LAB_COMPOSE={prefer})", NO_COMPOSE.hint))
     if not found:
-        raise TargetError(NO_COMPOSE)
+        raise PreflightError(NO_COMPOSE)
     return found[0]
 
 

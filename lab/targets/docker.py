@@ -11,7 +11,7 @@ from typing import Any
 
 from lab.catalog import Component
 from lab.config import LabConfig
-from lab.errors import Problem, TargetError
+from lab.errors import PreflightError, Problem, TargetError
 from lab.runner import Runner
 from lab.targets.compose import Compose
 
@@ -56,7 +56,7 @@ def docker_client() -> Any:
         client = docker.from_env(timeout=30)
         client.ping()
     except DockerException:
-        raise TargetError(NO_ENGINE) from None
+        raise PreflightError(NO_ENGINE) from None
     return client
 
 
@@ -79,9 +79,7 @@ class DockerTarget:
         return self.config.env_values()
 
     def run_compose(self, *args: str, check: bool = True, timeout: float | None = None) -> str:
-        result = self.runner.run(
-            self.compose_cmd(*args), env=self.compose_env(), check=check, timeout=timeout
-        )
+        result = self.runner.run(self.compose_cmd(*args), env=self.compose_env(), check=check, timeout=timeout)
         return result.stdout
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -156,8 +154,7 @@ class DockerTarget:
                 raise TargetError(
                     Problem(
                         f"service {bad.service} is {why}",
-                        f"its last log lines:\n{self.logs_tail(bad.service)}\n"
-                        f"(more with `lab logs {bad.service}`)",
+                        f"its last log lines:\n{self.logs_tail(bad.service)}\n(more with `lab logs {bad.service}`)",
                     )
                 )
             time.sleep(1.0)

@@ -32,6 +32,8 @@ class LabUnderTest:
 
     @property
     def addr(self) -> str:
+        if self.target == "host":  # native target: probe the first inventory host (issue 4)
+            return str(next(iter(self._host_targets()["groups"].values()))["address"])
         bind = self.cfg.core.bind
         return "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
 
@@ -39,6 +41,12 @@ class LabUnderTest:
         return int(self.cfg.env_values()[key])
 
     def host(self, service: str) -> Any:
+        if service not in self._hosts and self.target == "host":  # over SSH (issue 4)
+            t = self._host_targets()["services"].get(service)
+            if not t:
+                pytest.fail(f"no inventory host runs {service}")
+            spec = f"paramiko://{t['user']}@{t['address']}:{t['port']}"
+            self._hosts[service] = testinfra.get_host(spec, ssh_identity_file=t["key_file"] or None)
         if service not in self._hosts:
             self._hosts[service] = testinfra.get_host(f"docker://{self.container(service)}")
         return self._hosts[service]
@@ -59,7 +67,16 @@ class LabUnderTest:
             pytest.fail(f"service {service} has no running container in project {self.cfg.core.project}")
         return str(found[0].name)
 
+    def _host_targets(self) -> dict[str, Any]:
+        """`.lab/host/targets.json`, written by `lab host up|verify`: which host runs what."""
+        import json
+
+        return dict(json.loads((self.root / ".lab" / "host" / "targets.json").read_text()))
+
     def logs(self, service: str, lines: int = 40) -> str:
+        if self.target == "host":  # the unit's journal on the host (issue 4)
+            cmd = f"journalctl -u {service.replace('-', '_')} -u {service} -n {lines} --no-pager"
+            return str(self.host(service).run(cmd).stdout)
         import docker
 
         try:
