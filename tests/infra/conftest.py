@@ -85,6 +85,21 @@ class LabUnderTest:
         except Exception as exc:  # noqa: BLE001 - diagnostics only
             return f"(no logs: {exc})"
 
+    @property
+    def services(self) -> list[str]:
+        """The services this lab runs (from `.lab/lab.json`, or the host target's map)."""
+        import json
+
+        if self.target == "host":
+            return sorted(self._host_targets()["services"])
+        state = self.root / ".lab" / "lab.json"
+        return list(json.loads(state.read_text()).get("services", [])) if state.exists() else []
+
+    def require(self, service: str) -> None:
+        """Skip a check that concerns a service this lab does not run (not applicable here)."""
+        if service not in self.services:
+            pytest.skip(f"{service} is not part of this lab")
+
     @staticmethod
     def wait(fn: Callable[[], Any], timeout: float = 60, interval: float = 1.0) -> Any:
         """Call `fn` until it returns a truthy value without raising; re-raise at the budget."""

@@ -94,6 +94,29 @@ def test_creds_shows_the_password_on_purpose(ldap_lab: LabHandle) -> None:
     assert ldap_lab.cfg.ldap.admin_password in proc.stdout
 
 
+def test_backup_and_restore_bring_back_the_state(ldap_lab: LabHandle, tmp_path: Path) -> None:
+    cfg = ldap_lab.cfg
+    archive = tmp_path / "lab.tar.gz"
+    ldap_lab.run("backup", str(archive))
+    assert oct(archive.stat().st_mode & 0o777) == "0o600"
+    server = ldap3.Server("127.0.0.1", port=cfg.ldap.port)
+    dn = f"ou=AfterBackup,{cfg.ldap.base_dn}"
+    conn = ldap3.Connection(server, cfg.ldap.admin_dn, cfg.ldap.admin_password, auto_bind=True)
+    assert conn.add(dn, "organizationalUnit", {"ou": "AfterBackup"}), conn.result
+    ldap_lab.run("restore", "--yes", str(archive))
+    conn = ldap3.Connection(server, cfg.ldap.admin_dn, cfg.ldap.admin_password, auto_bind=True)
+    assert not conn.search(dn, "(objectClass=*)", search_scope=ldap3.BASE), "restore brings back the backed-up state"
+    assert conn.search(f"ou=Kept,{cfg.ldap.base_dn}", "(objectClass=*)", search_scope=ldap3.BASE)
+
+
+def test_restore_refuses_what_is_not_a_backup(ldap_lab: LabHandle, tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.tar.gz"
+    bogus.write_bytes(b"not an archive")
+    proc = ldap_lab.run("restore", "--yes", str(bogus), check=False)
+    assert proc.returncode == 2
+    assert "cannot be read" in proc.stderr or "is not a lab backup" in proc.stderr
+
+
 def test_destroy_removes_containers_and_data(ldap_lab: LabHandle) -> None:
     ldap_lab.run("destroy", "--yes")
     assert containers(ldap_lab) == {}

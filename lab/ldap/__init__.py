@@ -1,0 +1,1 @@
+"""The LDAP lab: password hashing, LDIF rendering helpers, the directory client and scenarios."""

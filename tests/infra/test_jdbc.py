@@ -1,0 +1,250 @@
+"""Checks for the JDBC lab's database (`db`) and DBGate, on Docker or a native host.
+
+SQL runs with the `mariadb` client on the database host (the container, or the machine), over TCP
+as the application user, so the checks see exactly what Okta's connector sees.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+PROCEDURES = (
+    "GET_ACTIVEUSERS", "GET_ALL_ENTITLEMENTS", "GET_USER_BY_ID", "GET_USER_ENTITLEMENT",
+    "CREATE_USER", "UPDATE_USER", "ACTIVATE_USER", "DEACTIVATE_USER",
+    "ADD_ENTITLEMENT_TO_USER", "REMOVE_ENTITLEMENT_FROM_USER",
+)  # fmt: skip
+VIEWS = (
+    "V_USERENTITLEMENTS", "V_INACTIVE_USERENTITLEMENTS", "V_ACTIVE_USERS", "V_INACTIVE_USERS",
+    "V_ENTITLEMENT_USAGE", "V_USER_HIERARCHY",
+)  # fmt: skip
+PROBE_USER = "lab.verify.probe"
+NULLS = ", ".join(["NULL"] * 19)
+
+
+def run_sql(lab, query: str):
+    """Run `query` as the application user; return the command result (tab-separated stdout)."""
+    j = lab.cfg.jdbc
+    return lab.host("db").run(
+        "MYSQL_PWD=%s mariadb --default-character-set=utf8mb4 --protocol=tcp -h 127.0.0.1 -P 3306 "
+        "-u %s -N -B -e %s %s",
+        j.password, j.user, query, j.database,
+    )  # fmt: skip
+
+
+def rows(lab, query: str) -> list[list[str]]:
+    result = run_sql(lab, query)
+    assert result.rc == 0, f"{query}: {result.stderr}\n{lab.logs('db')}"
+    return [line.split("\t") for line in result.stdout.splitlines() if line]
+
+
+def scalar(lab, query: str) -> str:
+    return rows(lab, query)[0][0]
+
+
+def error_of(lab, query: str) -> str:
+    result = run_sql(lab, query)
+    assert result.rc != 0, f"{query} should have failed"
+    return result.stderr
+
+
+def probe_login(lab) -> str:
+    return f"{PROBE_USER}@{lab.cfg.ldap.mail_domain}"
+
+
+def in_lab(lab, service: str) -> bool:
+    state = Path(lab.root) / ".lab" / "lab.json"
+    try:
+        return service in json.loads(state.read_text()).get("services", [service])
+    except (OSError, ValueError):
+        return True
+
+
+@pytest.fixture(scope="module")
+def luke(lab) -> str:
+    return f"luke.skywalker@{lab.cfg.ldap.mail_domain}"
+
+
+# --- the database service ------------------------------------------------------------------------
+
+
+def test_mariadbd_runs_as_mysql(lab):
+    procs = lab.host("db").process.filter(comm="mariadbd")
+    assert procs, lab.logs("db")
+    assert all(p.user == "mysql" for p in procs)
+
+
+def test_mariadb_listens_on_3306(lab):
+    listening = lab.host("db").socket.get_listening_sockets()
+    assert any(s.startswith("tcp://") and s.endswith(":3306") for s in listening), lab.logs("db")
+
+
+def test_application_user_runs_a_query(lab):
+    assert scalar(lab, "SELECT DATABASE()") == lab.cfg.jdbc.database
+
+
+def test_wrong_password_is_refused(lab):
+    j = lab.cfg.jdbc
+    result = lab.host("db").run(
+        "MYSQL_PWD=not-the-password mariadb --protocol=tcp -h 127.0.0.1 -u %s -e 'SELECT 1' %s",
+        j.user, j.database,
+    )  # fmt: skip
+    assert result.rc != 0 and "Access denied" in result.stderr
+
+
+def test_application_user_cannot_do_ddl(lab):
+    assert "denied" in error_of(lab, "CREATE TABLE LAB_VERIFY_DDL (A INT)")
+    assert "denied" in error_of(lab, "DROP PROCEDURE GET_ACTIVEUSERS")
+
+
+# --- schema, seed, views ---------------------------------------------------------------------------
+
+
+def test_every_procedure_exists(lab):
+    found = {r[0] for r in rows(lab, "SELECT ROUTINE_NAME FROM information_schema.ROUTINES "
+                                     "WHERE ROUTINE_SCHEMA = DATABASE()")}  # fmt: skip
+    assert set(PROCEDURES) <= found
+
+
+def test_every_view_exists(lab):
+    found = {r[0] for r in rows(lab, "SELECT TABLE_NAME FROM information_schema.VIEWS "
+                                     "WHERE TABLE_SCHEMA = DATABASE()")}  # fmt: skip
+    assert set(VIEWS) <= found
+
+
+def test_seed_counts(lab):
+    from lab.company import load_company
+
+    company = load_company(lab.cfg.core.company)
+    got = rows(lab, "SELECT (SELECT COUNT(*) FROM ENTITLEMENTS), (SELECT COUNT(*) FROM USERS "
+                    f"WHERE USER_ID NOT LIKE '{PROBE_USER}@%'), "
+                    "(SELECT COUNT(*) FROM USERENTITLEMENTS UE JOIN USERS U USING (USER_ID) "
+                    f"WHERE U.USER_ID NOT LIKE '{PROBE_USER}@%')")[0]  # fmt: skip
+    wanted = [len(company.entitlements), len(company.people), company.assignment_count]
+    assert [int(x) for x in got] >= wanted or [int(x) for x in got] == wanted
+
+
+def test_views_resolve_managers(lab):
+    unresolved = scalar(lab, "SELECT COUNT(*) FROM V_USER_HIERARCHY "
+                             "WHERE MANAGERID IS NOT NULL AND MANAGER_NAME IS NULL")  # fmt: skip
+    assert unresolved == "0"
+    assert int(scalar(lab, "SELECT COUNT(*) FROM V_ACTIVE_USERS WHERE MANAGER_EMAIL IS NOT NULL")) > 0
+
+
+def test_user_ids_are_the_ldap_logins(lab, luke):
+    assert rows(lab, f"CALL GET_USER_BY_ID('{luke}')")[0][:2] == [luke, luke]
+
+
+# --- procedures ------------------------------------------------------------------------------------
+
+
+def test_read_procedures_return_rows(lab, luke):
+    assert len(rows(lab, "CALL GET_ACTIVEUSERS()")[0]) == 25
+    assert len(rows(lab, "CALL GET_ALL_ENTITLEMENTS()")) >= 1
+    assert len(rows(lab, f"CALL GET_USER_ENTITLEMENT('{luke}')")) >= 1
+
+
+def test_unknown_ids_give_empty_results(lab):
+    assert rows(lab, "CALL GET_USER_BY_ID('nobody@lab.invalid')") == []
+    assert rows(lab, "CALL GET_USER_ENTITLEMENT('nobody@lab.invalid')") == []
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ("ACTIVATE_USER('nobody@lab.invalid')", "unknown user: nobody@lab.invalid"),
+        ("DEACTIVATE_USER('nobody@lab.invalid')", "unknown user: nobody@lab.invalid"),
+        (f"UPDATE_USER('nobody@lab.invalid', NULL, NULL, NULL, NULL, {NULLS})", "unknown user"),
+        ("ADD_ENTITLEMENT_TO_USER('nobody@lab.invalid', 1)", "unknown user"),
+        ("REMOVE_ENTITLEMENT_FROM_USER('nobody@lab.invalid', 1)", "unknown user"),
+        ("ADD_ENTITLEMENT_TO_USER('{luke}', 999999)", "unknown entitlement: 999999"),
+        ("REMOVE_ENTITLEMENT_FROM_USER('{luke}', 999999)", "unknown entitlement: 999999"),
+        ("CREATE_USER('{luke}', '{luke}', 'L', 'S', '{luke}', {nulls})", "duplicate user"),
+        (
+            "CREATE_USER('x@lab.invalid', 'x@lab.invalid', NULL, 'S', 'x@lab.invalid', {nulls})",
+            "missing mandatory field: FIRSTNAME",
+        ),  # fmt: skip
+    ],
+)
+def test_procedure_errors_are_clear(lab, luke, call, message):
+    stderr = error_of(lab, "CALL " + call.format(luke=luke, nulls=NULLS))
+    assert "(45000)" in stderr and message in stderr, stderr
+
+
+def test_provisioning_round_trip(lab):
+    """Create, update, deactivate, reactivate, grant and revoke on a probe user, then delete it."""
+    uid = probe_login(lab)
+    run_sql(lab, f"DELETE FROM USERS WHERE USER_ID = '{uid}'")
+    try:
+        rows(lab, f"CALL CREATE_USER('{uid}', '{uid}', 'Probe', 'User', '{uid}', {NULLS})")
+        rows(lab, f"CALL UPDATE_USER('{uid}', NULL, NULL, NULL, NULL, "
+                  + ", ".join(["NULL"] * 14) + ", 'Verifier', NULL, NULL, NULL, NULL)")  # fmt: skip
+        assert rows(lab, f"SELECT FIRSTNAME, TITLE FROM USERS WHERE USER_ID = '{uid}'") == [
+            ["Probe", "Verifier"]]  # fmt: skip
+        rows(lab, f"CALL DEACTIVATE_USER('{uid}')")
+        active, ended = rows(lab, f"SELECT IS_ACTIVE, TERMINATIONDATE FROM USERS WHERE USER_ID = '{uid}'")[0]
+        assert active == "0" and ended != "NULL"
+        rows(lab, f"CALL ACTIVATE_USER('{uid}')")
+        ent = scalar(lab, "SELECT MIN(ENT_ID) FROM ENTITLEMENTS")
+        rows(lab, f"CALL ADD_ENTITLEMENT_TO_USER('{uid}', {ent})")
+        rows(lab, f"CALL ADD_ENTITLEMENT_TO_USER('{uid}', {ent})")
+        assert len(rows(lab, f"CALL GET_USER_ENTITLEMENT('{uid}')")) == 1
+        rows(lab, f"CALL REMOVE_ENTITLEMENT_FROM_USER('{uid}', {ent})")
+        assert rows(lab, f"CALL GET_USER_ENTITLEMENT('{uid}')") == []
+    finally:
+        run_sql(lab, f"DELETE FROM USERS WHERE USER_ID = '{uid}'")
+
+
+# --- DBGate ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dbgate(lab):
+    if not in_lab(lab, "dbgate"):
+        pytest.skip("dbgate is not part of this lab")
+    import httpx
+
+    base = f"http://{lab.addr}:{lab.port('DBGATE_PORT')}"
+    return httpx.Client(base_url=base, timeout=15)
+
+
+def dbgate_token(lab, client) -> str:
+    j = lab.cfg.jdbc
+    resp = client.post("/auth/login", json={"amoid": "logins", "login": j.dbgate_login,
+                                            "password": j.dbgate_password})  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    token = resp.json().get("accessToken")
+    assert token, resp.text
+    return str(token)
+
+
+def test_dbgate_refuses_a_wrong_password(lab, dbgate):
+    resp = dbgate.post("/auth/login", json={"amoid": "logins", "login": lab.cfg.jdbc.dbgate_login,
+                                            "password": "not-the-password"})  # fmt: skip
+    assert resp.status_code != 200 or not resp.json().get("accessToken")
+
+
+def test_dbgate_requires_login(lab, dbgate):
+    resp = dbgate.post("/connections/list", json={})
+    assert resp.status_code in (401, 403), resp.text
+
+
+def test_dbgate_lists_the_lab_connection(lab, dbgate):
+    token = dbgate_token(lab, dbgate)
+    resp = dbgate.post("/connections/list", json={}, headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200, resp.text
+    conns = resp.json()
+    assert any(c.get("_id") == "lab" and c.get("displayName", "").startswith("Lab MariaDB") for c in conns), conns
+
+
+def test_dbgate_reads_the_users_table(lab, dbgate):
+    token = dbgate_token(lab, dbgate)
+    query = {"conid": "lab", "database": lab.cfg.jdbc.database,
+             "select": {"commandType": "select", "from": {"name": {"pureName": "ENTITLEMENTS"}},
+                        "selectAll": True}}  # fmt: skip
+    resp = dbgate.post("/database-connections/sql-select", json=query,
+                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    assert len(resp.json().get("rows", [])) >= 1, resp.text

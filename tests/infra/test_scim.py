@@ -1,0 +1,154 @@
+"""Checks for the toolkit's SCIM server (`scim`), on Docker or a native host.
+
+Probes go over HTTPS to the published port, trusting the server's own certificate (pinned: read
+from the data directory). The demo scenario's rows are read through the views with the `mariadb`
+client on the database host, as the application user.
+"""
+
+from __future__ import annotations
+
+import ssl
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+STATE_DIRS = ("/var/lib/okta-lab-scim",)
+
+
+def _state_file(lab: Any, name: str) -> str:
+    local = lab.data_dir / "scim" / name
+    if lab.target == "docker" and local.exists():
+        return local.read_text()
+    for base in STATE_DIRS:
+        f = lab.host("scim").file(f"{base}/{name}")
+        if f.exists:
+            return str(f.content_string)
+    pytest.fail(f"no {name} in data/scim or {STATE_DIRS}\n{lab.logs('scim')}")
+
+
+@pytest.fixture(scope="module")
+def token(lab: Any) -> str:
+    return _state_file(lab, "token").strip()
+
+
+@pytest.fixture(scope="module")
+def tls(lab: Any) -> ssl.SSLContext:
+    pem = _state_file(lab, "scim.crt")
+    with tempfile.NamedTemporaryFile("w", suffix=".crt", delete=False) as fh:
+        fh.write(pem)
+    context = ssl.create_default_context(cafile=fh.name)
+    context.check_hostname = False  # the certificate itself is pinned; the probe address may vary
+    Path(fh.name).unlink()
+    return context
+
+
+@pytest.fixture(scope="module")
+def base(lab: Any) -> str:
+    return f"https://{lab.addr}:{lab.port('SCIM_PORT')}"
+
+
+def _get(base: str, path: str, tls: ssl.SSLContext, token: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.get(base + path, headers=headers, verify=tls, timeout=10)
+
+
+def test_scim_answers_status_without_a_token(lab: Any, base: str, tls: ssl.SSLContext) -> None:
+    path = f"/ws/rest/{lab.cfg.scim.app}/scim/v2/Status"
+    r = lab.wait(lambda: _get(base, path, tls, None), timeout=120)
+    assert r.status_code == 200 and "Scim Server is running" in r.text, lab.logs("scim")
+
+
+@pytest.mark.parametrize("path", ["/scim/v2/Users", "/scim/v2/Schemas", "/scim/v2/Entitlements"])
+def test_scim_rejects_missing_or_wrong_tokens(base: str, tls: ssl.SSLContext, path: str) -> None:
+    assert _get(base, path, tls, None).status_code == 401
+    assert _get(base, path, tls, "not-the-token-0123456789").status_code == 401
+
+
+def test_scim_serves_the_sample_users(lab: Any, base: str, tls: ssl.SSLContext, token: str) -> None:
+    r = _get(base, "/scim/v2/Users?count=1", tls, token)
+    assert r.status_code == 200, f"{r.text}\n{lab.logs('scim')}"
+    assert r.json()["totalResults"] >= 1
+    assert _get(base, "/scim/v2/Entitlements", tls, token).json()["totalResults"] >= 1
+
+
+def test_scim_token_and_certificate_are_private(lab: Any) -> None:
+    if lab.target == "docker":
+        path = lab.data_dir / "scim" / "token"
+        assert path.exists() and (path.stat().st_mode & 0o077) == 0
+    else:
+        f = lab.host("scim").file("/var/lib/okta-lab-scim/token")
+        assert f.exists and f.mode & 0o077 == 0 and f.user == "scim"
+
+
+def test_scim_runs_unprivileged(lab: Any) -> None:
+    procs = lab.host("scim").process.filter(comm="python3") + lab.host("scim").process.filter(comm="python")
+    servers = [p for p in procs if "lab.scim" in p.args]
+    assert servers, lab.logs("scim")
+    assert all(p.user == "scim" for p in servers)
+
+
+def test_scim2_tester_suite_passes(base: str, tls: ssl.SSLContext, token: str) -> None:
+    from httpx2 import Client
+    from scim2_client.engines.httpx2 import SyncSCIMClient
+    from scim2_tester import Status, check_server
+
+    # Checks that cannot pass against this database (see docs/scim.md, "Conformance").
+    not_applicable = ("object_deletion", "externalId", "p_zipcode", "jdbc:2.0:User")
+    client = SyncSCIMClient(
+        Client(base_url=f"{base}/scim/v2", headers={"Authorization": f"Bearer {token}"}, verify=tls)
+    )
+    try:
+        results = check_server(client, resource_types=["User"])
+    finally:
+        client.client.close()
+    failed = [
+        f"{r.title}: {r.reason}"
+        for r in results
+        if r.status not in (Status.SUCCESS, Status.SKIPPED)
+        and not any(key in f"{r.title} {r.reason}" for key in not_applicable)
+    ]
+    assert not failed, "\n".join(failed)
+    assert sum(r.status == Status.SUCCESS for r in results) >= 55
+
+
+class _ViewsOnDbHost:
+    """Reads the views with the `mariadb` client where the database runs."""
+
+    def __init__(self, lab: Any) -> None:
+        self.lab = lab
+
+    def rows(self, view: str, columns: tuple[str, ...], user_id: str) -> list[dict[str, Any]]:
+        j = self.lab.cfg.jdbc
+        order = "ENT_ID" if "ENT_ID" in columns else "USER_ID"
+        query = f"SELECT {', '.join(columns)} FROM {view} WHERE USER_ID = '{user_id}' ORDER BY {order}"
+        result = self.lab.host("db").run(
+            "MYSQL_PWD=%s mariadb --protocol=tcp -h 127.0.0.1 -P 3306 -u %s -B -e %s %s",
+            j.password, j.user, query, j.database,
+        )  # fmt: skip
+        assert result.rc == 0, result.stderr
+        lines = [line.split("\t") for line in result.stdout.splitlines() if line]
+        return [dict(zip(lines[0], values, strict=True)) for values in lines[1:]] if lines else []
+
+
+def test_scim_demo_scenario_leaves_the_expected_rows(lab: Any, base: str, tls: ssl.SSLContext, token: str) -> None:
+    from lab.scim.demo import DemoUser, run_demo
+
+    user = DemoUser(f"verify.demo@{lab.cfg.ldap.mail_domain}")
+
+    class Caller:
+        def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+            r = httpx.request(
+                method, f"{base}/scim/v2{path}", json=body, verify=tls, timeout=30,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+            )  # fmt: skip
+            return r.status_code, (r.json() if r.content else None)
+
+    steps = run_demo(Caller(), _ViewsOnDbHost(lab), user)
+    assert [s.status for s in steps] == [201, 200, 200, 200, 200]
+    last = steps[-1].rows
+    assert [r["TITLE"] for r in last["V_ACTIVE_USERS"]] == [user.new_title]
+    assert [r["ENT_ID"] for r in last["V_USERENTITLEMENTS"]] == [user.entitlements[1]]
+    assert [r["IS_ACTIVE"] for r in steps[2].rows["V_INACTIVE_USERS"]] == ["0"]
