@@ -8,9 +8,23 @@ from pathlib import Path
 
 import typer
 
-from lab.cli import backup, catalog, configure, engine, init, lifecycle, observe, render, verify, viewer
-from lab.cli import data as data_cli  # the LDAP lab (issue 3)
-from lab.cli import ldap as ldap_cli
+from lab.cli import (
+    backup,
+    catalog,
+    configure,
+    data,
+    engine,
+    host,
+    init,
+    jdbc,
+    ldap,
+    lifecycle,
+    observe,
+    render,
+    scim,
+    verify,
+    viewer,
+)
 from lab.cli.common import err_console
 from lab.context import LabContext
 from lab.errors import LabError
@@ -37,13 +51,11 @@ def _root(
     ctx.obj = LabContext(root=directory, env_file=env_file, dry_run=dry_run)
 
 
-for module in (init, catalog, render, lifecycle, observe, verify, engine, configure, backup, viewer):
+for module in (init, catalog, render, lifecycle, observe, verify, engine, configure, backup):
     module.register(app)
-for module in (ldap_cli, data_cli):  # the LDAP lab (issue 3)
+# the labs and targets
+for module in (ldap, data, jdbc, scim, viewer, host):
     module.register(app)
-__import__("lab.cli.host", fromlist=["register"]).register(app)  # bare hosts (issue 4)
-__import__("lab.cli.scim", fromlist=["register"]).register(app)  # SCIM server (issue 6)
-__import__("lab.cli.jdbc", fromlist=["register"]).register(app)  # JDBC lab (issue 5)
 
 
 def main() -> None:

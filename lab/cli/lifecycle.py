@@ -40,9 +40,9 @@ def up_cmd(
     """Build what changed, start the services, wait until healthy, print the demo card."""
     lab = lab_context(ctx)
     if host:
-        from lab.targets.remote import remote_up  # the remote Docker host target
+        from lab.cli.host import print_remote_up  # the remote Docker host target
 
-        remote_up(lab, names or [], host)
+        print_remote_up(lab, names or [], host)
         return
     started = time.monotonic()
     with Live(console=err_console, transient=True, refresh_per_second=4) as live:

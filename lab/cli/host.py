@@ -1,0 +1,217 @@
+"""`lab host up|verify|render|prepare-docker`: bare hosts (Ansible) and the remote Docker host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lab.cli.common import console, err_console, lab_context, note, print_json
+from lab.context import LabContext
+
+app = typer.Typer(
+    help="Bare hosts: converge with Ansible, verify over SSH, prepare a Docker host.",
+    no_args_is_help=True,
+)
+
+_MARK = {
+    "ok": "[green]ok[/green]",
+    "changed": "[yellow]changed[/yellow]",
+    "failed": "[red]FAILED[/red]",
+    "unreachable": "[red]UNREACHABLE[/red]",
+    "skipped": "[dim]skipped[/dim]",
+    "ignored": "[dim]failed (ignored)[/dim]",
+}
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="host")
+
+
+Inventory = Annotated[
+    Path | None,
+    typer.Option("--inventory", "-i", help="Ansible INI inventory (default: DIR/inventory.ini)."),
+]
+Stacks = Annotated[list[str] | None, typer.Argument(help="Stacks (default: LAB_STACKS).")]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+Identity = Annotated[Path | None, typer.Option("--identity", "-k", help="SSH private key file.")]
+
+
+@app.command("up")
+def up_cmd(
+    ctx: typer.Context,
+    stacks: Stacks = None,
+    inventory: Inventory = None,
+    check: Annotated[bool, typer.Option("--check", help="Show what would change only.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Converge the hosts of STACKS with the Ansible roles, showing each task as it finishes."""
+    from lab.host.ansible import TaskEvent
+    from lab.targets.host import host_up
+
+    lab = lab_context(ctx)
+
+    def on_event(event: TaskEvent) -> None:
+        if as_json or (event.status == "skipped"):
+            return
+        err_console.print(
+            f"  {_MARK.get(event.status, event.status):<12} {event.host:<16} {event.task}",
+            soft_wrap=True,
+        )
+        if check and event.diff:
+            err_console.print(event.diff, markup=False, highlight=False)
+
+    summaries = host_up(
+        lab,
+        stacks or [],
+        inventory_path=inventory,
+        check=check,
+        on_event=on_event,
+        on_step=lambda m: note(m),
+    )
+    if as_json:
+        print_json(
+            [
+                {
+                    "playbook": s.playbook,
+                    "ok": s.ok,
+                    "check": s.check,
+                    "seconds": round(s.seconds, 2),
+                    "hosts": [vars(h) for h in s.hosts],
+                    "changes": [{"host": c.host, "task": c.task} for c in s.changes],
+                    "failures": [{"host": f.host, "task": f.task, "message": f.message} for f in s.failures],
+                }
+                for s in summaries
+            ]
+        )
+    else:
+        for s in summaries:
+            table = Table(
+                "host",
+                "ok",
+                "changed",
+                "failed",
+                "unreachable",
+                "skipped",
+                title=f"{s.playbook} ({s.seconds:.1f}s)",
+            )
+            for h in s.hosts:
+                table.add_row(
+                    h.host,
+                    str(h.ok),
+                    str(h.changed),
+                    str(h.failed),
+                    str(h.unreachable),
+                    str(h.skipped),
+                )
+            console.print(table)
+    failed = [f for s in summaries for f in s.failures]
+    for f in failed:
+        err_console.print(
+            f"error: {f.host}: task '{f.task}' {f.status}: {f.message}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if failed or not all(s.ok for s in summaries):
+        raise typer.Exit(1)
+    if not as_json:
+        what = "would change" if check else "changed"
+        console.print(f"{what} {sum(s.changed for s in summaries)} task(s) in {len(summaries)} playbook(s)")
+
+
+@app.command("verify")
+def verify_cmd(
+    ctx: typer.Context,
+    stacks: Stacks = None,
+    inventory: Inventory = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Also write JUnit XML here.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Run the tests/infra checks against the hosts (testinfra over SSH)."""
+    from lab.targets.host import host_verify
+
+    report = host_verify(lab_context(ctx), stacks or [], inventory_path=inventory, junit=junit)
+    if as_json:
+        print_json({"ok": report.ok, "results": [r.to_dict() for r in report.results]})
+    else:
+        table = Table("component", "check", "result", "detail")
+        for r in report.results:
+            table.add_row(
+                r.component,
+                r.name,
+                {"passed": "ok", "skipped": "skip"}.get(r.outcome, "FAIL"),
+                r.message,
+            )
+        console.print(table)
+        passed = sum(r.outcome == "passed" for r in report.results)
+        console.print(f"{passed}/{len(report.results)} checks passed")
+    if not report.ok:
+        raise typer.Exit(1)
+    if report.warnings:
+        raise typer.Exit(3)
+
+
+@app.command("render")
+def render_cmd(
+    ctx: typer.Context,
+    stacks: Stacks = None,
+    inventory: Inventory = None,
+) -> None:
+    """Render .lab/host/ (inventory, group_vars, ansible.cfg) without touching any host."""
+    from lab.targets.host import plan, render
+
+    lab = lab_context(ctx)
+    files = render(lab, plan(lab, stacks or [], inventory))
+    console.print(f"rendered {files.root}")
+    console.print(
+        f"  plain Ansible: ANSIBLE_CONFIG={files.ansible_cfg} ansible-playbook -i {files.inventory} playbooks/site.yml",
+        markup=False,
+    )
+
+
+@app.command("prepare-docker")
+def prepare_docker_cmd(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Argument(help="[USER@]HOST[:PORT] reachable over SSH.")],
+    identity: Identity = None,
+) -> None:
+    """Install the Docker engine and compose from the distribution on HOST (idempotent, pyinfra)."""
+    from lab.targets.remote import parse_host, prepare_docker
+
+    lab = lab_context(ctx)
+    target = parse_host(host, identity)
+    result = prepare_docker(lab, target, on_step=lambda m: note(m))
+    console.print(
+        f"{target.label}: Docker ready ({result.changed} change(s), {result.unchanged} unchanged) "
+        f"in {result.seconds:.1f}s — {result.engine}",
+        soft_wrap=True,
+    )
+
+
+@app.command("docker-up")
+def docker_up_cmd(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Argument(help="Inventory host name or [USER@]HOST[:PORT].")],
+    names: Stacks = None,
+    identity: Identity = None,
+) -> None:
+    """Run the Docker lab on a remote host (same as `lab up --host HOST`) and print SSH tunnels."""
+    print_remote_up(lab_context(ctx), names or [], host, identity)
+
+
+def print_remote_up(lab: LabContext, names: list[str], host: str, identity: Path | None = None) -> None:
+    """`lab up --host`: ship, start, wait, then print the tunnel command of every UI."""
+    from lab.targets.remote import remote_up
+
+    result = remote_up(lab, names, host, identity=identity)
+    console.print(
+        f"lab is up on {result.host.label} in {result.directory}: {', '.join(result.services)} "
+        f"healthy in {result.seconds:.1f}s (ports bound to the remote loopback)",
+        soft_wrap=True,
+    )
+    if result.tunnels:
+        console.print("open the UIs through SSH tunnels:")
+        for line in result.tunnels:
+            console.print(f"  {line}", markup=False, soft_wrap=True)

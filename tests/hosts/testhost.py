@@ -1,0 +1,188 @@
+"""Start and stop systemd "bare host" containers for the native-target tests.
+
+The image (tests/hosts/Dockerfile) is built FROM the local base image; containers run
+unprivileged (cgroup bind-mount read-only, tmpfs /run), publish SSH and the lab's ports on
+127.0.0.1 only, and accept one key generated per test session.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+IMAGE = "okta-lab/testhost:bookworm"
+LABEL = "okta-lab.test=host"
+
+
+@dataclass(frozen=True)
+class TestHost:
+    __test__ = False  # not a pytest test class
+
+    name: str
+    ssh_port: int
+    key_file: Path
+
+    def inventory_line(self, alias: str = "") -> str:
+        return (
+            f"{alias or self.name} ansible_host=127.0.0.1 ansible_port={self.ssh_port} "
+            f"ansible_user=root ansible_ssh_private_key_file={self.key_file}"
+        )
+
+    def exec(self, *cmd: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["docker", "exec", self.name, *cmd], capture_output=True, text=True, check=False)
+
+    def remove(self) -> None:
+        subprocess.run(["docker", "rm", "-f", self.name], capture_output=True, check=False)
+
+
+def require_docker() -> None:
+    """Fail (with CI set) or skip when there is no engine."""
+    ok = subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+    if not ok:
+        if os.environ.get("CI"):
+            pytest.fail("no Docker engine, and CI is set: docker tests must run")
+        pytest.skip("no Docker engine")
+
+
+def build_image() -> str:
+    base = os.environ.get("LAB_BASE_IMAGE", "debian:bookworm-slim")
+    proc = subprocess.run(
+        ["docker", "build", "-q", "--build-arg", f"BASE_IMAGE={base}", "-t", IMAGE, str(HERE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"cannot build the test host image:\n{proc.stderr[-2000:]}")
+    return IMAGE
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_key(directory: Path) -> Path:
+    key = directory / "id_ed25519"
+    if not key.exists():
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lab-test", "-f", str(key)],
+            check=True,
+        )
+    return key
+
+
+def start_host(key: Path, ports: Iterable[int] = (), *, timeout: float = 60) -> TestHost:
+    """Run one test host; `ports` are published 127.0.0.1:P -> P (the lab's service ports)."""
+    name = f"lab-testhost-{uuid.uuid4().hex[:8]}"
+    ssh_port = free_port()
+    args = [
+        "docker", "run", "-d", "--name", name, "--hostname", name.removeprefix("lab-"),
+        "--label", LABEL,
+        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--tmpfs", "/run", "--tmpfs", "/run/lock",
+        "-p", f"127.0.0.1:{ssh_port}:22",
+    ]  # fmt: skip
+    for p in ports:
+        args += ["-p", f"127.0.0.1:{p}:{p}"]
+    proc = subprocess.run([*args, IMAGE], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"cannot start a test host: {proc.stderr.strip()}")
+    host = TestHost(name=name, ssh_port=ssh_port, key_file=key)
+    pub = key.with_suffix(".pub").read_text()
+    deadline = time.monotonic() + timeout
+    while True:
+        r = host.exec(
+            "sh",
+            "-c",
+            f"umask 077; mkdir -p /root/.ssh; printf '%s' '{pub.strip()}' "
+            "> /root/.ssh/authorized_keys; systemctl is-active ssh",
+        )
+        if r.stdout.strip() == "active" and _ssh_ok(host):
+            return host
+        if time.monotonic() > deadline:
+            logs = subprocess.run(
+                ["docker", "logs", "--tail", "30", name],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            host.remove()
+            pytest.fail(f"test host {name} did not get SSH ready in {timeout}s: {r.stdout}{r.stderr}{logs.stdout}")
+        time.sleep(0.5)
+
+
+def _ssh_ok(host: TestHost) -> bool:
+    r = subprocess.run(
+        [
+            "ssh",
+            "-i",
+            str(host.key_file),
+            "-p",
+            str(host.ssh_port),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "ConnectTimeout=5",
+            "root@127.0.0.1",
+            "true",
+        ],  # fmt: skip
+        capture_output=True,
+        check=False,
+    )
+    return r.returncode == 0
+
+
+def write_lab(directory: Path, inventory: str, **env: str) -> Path:
+    """A project folder: `.env` (generated secrets, LAB_BIND=0.0.0.0) + inventory."""
+    from lab.envfile import generate_secret, secret_lengths, write_env
+
+    directory.mkdir(parents=True, exist_ok=True)
+    values = {k: generate_secret(n) for k, n in secret_lengths().items() if "_S3_" not in k}
+    values.update({"LAB_BIND": "0.0.0.0", **env})
+    write_env(directory / ".env", force=True, overrides=values)
+    (directory / "inventory.ini").write_text(inventory)
+    return directory
+
+
+def lab_ports(env_file: Path) -> list[int]:
+    """Every port the config publishes (the host publishes them 1:1 on 127.0.0.1)."""
+    from lab.config import LabConfig
+
+    cfg = LabConfig.from_env(env_file)
+    out = []
+    for _, section in cfg.section_items():
+        for name, f in type(section).model_fields.items():
+            extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+            if extra.get("port"):
+                out.append(int(getattr(section, name)))
+    return sorted(set(out))
+
+
+def free_port_overrides(env_example_keys: Iterable[str]) -> dict[str, str]:
+    return {k: str(free_port()) for k in env_example_keys}
+
+
+def port_keys() -> list[str]:
+    from lab.config import SECTION_TYPES
+
+    keys = []
+    for section in SECTION_TYPES.values():
+        for name, f in section.model_fields.items():
+            extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+            if extra.get("port"):
+                keys.append(f.alias or name)
+    return keys
