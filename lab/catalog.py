@@ -58,6 +58,7 @@ class Component:
     card: tuple[CardLine, ...] = ()
     ui: str = ""  # port key of the web UI, for tunnels and the card
     configure: tuple[str, ...] = ()  # the vendor's interactive registration command
+    source: bool = False  # the build context gets the okta-lab source in src/ (the toolkit's own apps)
     home: Path = field(default=Path("."), compare=False)
 
     @property
@@ -139,6 +140,7 @@ def _component(home: Path, data: dict) -> Component:  # type: ignore[type-arg]
         card=tuple(CardLine(**c) for c in data.get("card", ())),
         ui=data.get("ui", ""),
         configure=tuple(data.get("configure", ())),
+        source=data.get("source", False),
         home=home,
     )
 

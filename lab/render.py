@@ -167,11 +167,25 @@ def _build_context(comp: Component, packages: Path | None) -> dict[Path, bytes]:
     if comp.artifact and packages:
         for found in find_artifacts(comp, packages):
             files[Path("packages") / found.name] = found.read_bytes()
+    if comp.source:
+        files.update(_source_tree())
     for path in sorted(comp.home.rglob("*")):
         rel = path.relative_to(comp.home)
         if path.is_dir() or any(part in _BUILD_SKIP for part in rel.parts) or path.suffix == ".pyc":
             continue
         files[rel] = path.read_bytes()
+    return files
+
+
+def _source_tree() -> dict[Path, bytes]:
+    """The okta-lab package itself, for images that run the toolkit's own apps (scim, viewer)."""
+    files: dict[Path, bytes] = {}
+    for name in ("pyproject.toml", "README.md"):
+        files[Path("src") / name] = (RESOURCES / name).read_bytes()
+    for path in sorted((RESOURCES / "lab").rglob("*")):
+        rel = path.relative_to(RESOURCES)
+        if path.is_file() and "__pycache__" not in rel.parts and path.suffix not in (".pyc", ".pyo"):
+            files[Path("src") / rel] = path.read_bytes()
     return files
 
 

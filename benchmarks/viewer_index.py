@@ -1,0 +1,122 @@
+"""Viewer benchmarks: index build time at 10,000 and 100,000 recordings, and list-page latency
+(p50/p95, full HTTP round trip through the app) at 10,000.
+
+Run: .venv/bin/python benchmarks/viewer_index.py [--pages 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from lab.settings.viewer import ViewerSettings
+from lab.viewer.app import create_app
+from lab.viewer.index import RecordingIndex
+from lab.viewer.storage import LocalStorage, StoredObject
+
+TEAMS = [f"team-{i}" for i in range(8)]
+PROJECTS = [f"project-{i}" for i in range(40)]
+SERVERS = [f"srv-{i:03d}" for i in range(400)]
+USERS = [f"user.{i:03d}" for i in range(300)]
+
+
+class SyntheticStorage:
+    """`n` recording names as a bucket listing would return them (no I/O)."""
+
+    def __init__(self, n: int) -> None:
+        rng = random.Random(n)
+        self.objects = []
+        for i in range(n):
+            proto, ext = ("ssh", ".cast") if rng.random() < 0.8 else ("rdp", ".asa-1.mkv")
+            stamp = f"2026{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}0000.{i % 10000:04d}"
+            fields = [rng.choice(TEAMS), rng.choice(PROJECTS), rng.choice(SERVERS), rng.choice(USERS)]
+            name = f"{proto}~{stamp}~{'~'.join(fields)}~-1-{i:08x}{ext}"
+            if i % 500 == 0:
+                name = f"unmatched-export-{i}.cast"
+            self.objects.append(StoredObject(name, rng.randint(1000, 10**7), 1.7e9))
+
+    def list(self) -> Iterator[StoredObject]:
+        return iter(self.objects)
+
+    def describe(self) -> str:
+        return "synthetic"
+
+    def check(self) -> None:
+        return None
+
+
+def build_time(n: int, runs: int = 3) -> float:
+    storage = SyntheticStorage(n)
+    index = RecordingIndex(storage)  # type: ignore[arg-type]
+    best = float("inf")
+    for _ in range(runs):
+        t = time.perf_counter()
+        index.refresh_now()
+        best = min(best, time.perf_counter() - t)
+    assert len(index.snapshot.recordings) == n
+    return best
+
+
+def folder_build_time(n: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        for obj in SyntheticStorage(n).objects:
+            (Path(tmp) / obj.key).touch()
+        index = RecordingIndex(LocalStorage(Path(tmp)))
+        t = time.perf_counter()
+        index.refresh_now()
+        return time.perf_counter() - t
+
+
+def page_latency(n: int, pages: int) -> tuple[float, float]:
+    settings = ViewerSettings.model_validate(
+        {"VIEWER_ADMIN_PASSWORD": "bench-password-1", "VIEWER_SESSION_SECRET": "x" * 48}
+    )
+    app = create_app(settings, SyntheticStorage(n), background_index=False)  # type: ignore[arg-type]
+    rng = random.Random(1)
+    queries = [
+        "",
+        "?page=37",
+        "?team=team-3",
+        "?team=team-3&project=project-7&sort=user&order=asc",
+        "?q=srv-12",
+        "?from=2026-03-01&to=2026-05-31&sort=size",
+        "?protocol=rdp&per_page=100&page=5",
+        "?user=user.042&sort=server",
+    ]
+    times = []
+    with TestClient(app) as c:
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)  # type: ignore[union-attr]
+        c.post("/login", data={"csrf": token, "username": "admin", "password": "bench-password-1"})
+        for q in queries:  # warm the lazily built sort ranks
+            c.get(f"/sessions{q}")
+        for _ in range(pages):
+            q = rng.choice(queries)
+            t = time.perf_counter()
+            r = c.get(f"/sessions{q}")
+            times.append(time.perf_counter() - t)
+            assert r.status_code == 200
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pages", type=int, default=200)
+    args = parser.parse_args()
+    for n in (10_000, 100_000):
+        print(f"index build, {n:>7,} recordings (listing parsed + indexed): {build_time(n):.3f} s")
+    print(f"index build, {10_000:>7,} files in a local folder (incl. os.walk):   {folder_build_time(10_000):.3f} s")
+    p50, p95 = page_latency(10_000, args.pages)
+    print(f"list page at 10,000 recordings, {args.pages} requests: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""The in-memory recording index: built off the request path, swapped atomically.
+
+A background thread lists the storage on a schedule (and when asked), parses every name and
+publishes an immutable `Snapshot`. Requests only ever read the current snapshot, so a slow or
+failing storage never blocks a page: it shows the last good index and the reason for the failure.
+Snapshots keep posting lists per facet value and ranks per sortable column, so a filtered, sorted
+page over 100,000 recordings costs a few set intersections and one sort of the matches.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from lab.viewer.names import Recording, parse
+from lab.viewer.storage import Storage, StorageError
+
+log = logging.getLogger("lab.viewer.index")
+
+FACETS = ("protocol", "team", "project", "server", "user")
+SORTS = ("started", "protocol", "team", "project", "server", "user", "size", "name")
+PER_PAGE_CHOICES = (25, 50, 100)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A list-page request, already parsed; unknown values are kept so the page can say so."""
+
+    q: str = ""
+    filters: tuple[tuple[str, str], ...] = ()  # (facet, value)
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "started"
+    descending: bool = True
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Recording]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    unknown: list[tuple[str, str]]  # filter values that match nothing in the index
+
+
+@dataclass
+class Snapshot:
+    """One immutable view of the storage. `_ranks` is a private, lazily filled cache."""
+
+    recordings: tuple[Recording, ...] = ()
+    built_at: datetime | None = None
+    seconds: float = 0.0
+    error: str = ""
+    facets: dict[str, Counter[str]] = field(default_factory=dict)
+    by_day: dict[str, int] = field(default_factory=dict)
+    total_size: int = 0
+    unparsed: int = 0
+    postings: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    haystack: tuple[str, ...] = ()
+    by_id: dict[str, int] = field(default_factory=dict)
+    tree: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    _neg_times: list[float] = field(default_factory=list)
+    _ranks: dict[str, list[int]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(cls, recordings: list[Recording], seconds: float = 0.0) -> Snapshot:
+        recordings.sort(key=lambda r: (r.started, r.id), reverse=True)
+        facets: dict[str, Counter[str]] = {f: Counter() for f in FACETS}
+        postings: dict[str, dict[str, list[int]]] = {f: {} for f in FACETS}
+        by_day: Counter[str] = Counter()
+        hay = []
+        tree: dict[str, dict[str, dict[str, int]]] = {}
+        for i, r in enumerate(recordings):
+            if r.parsed:
+                servers = tree.setdefault(r.team, {}).setdefault(r.project, {})
+                servers[r.server] = servers.get(r.server, 0) + 1
+            for f in FACETS:
+                value = getattr(r, f)
+                if value:
+                    facets[f][value] += 1
+                    postings[f].setdefault(value, []).append(i)
+            by_day[r.day] += 1
+            hay.append(f"{r.name} {r.team} {r.project} {r.server} {r.user}".lower())
+        return cls(
+            recordings=tuple(recordings),
+            built_at=datetime.now(UTC),
+            seconds=seconds,
+            facets=facets,
+            by_day=dict(sorted(by_day.items())),
+            total_size=sum(r.size for r in recordings),
+            unparsed=sum(1 for r in recordings if not r.parsed),
+            postings=postings,
+            haystack=tuple(hay),
+            by_id={r.id: i for i, r in enumerate(recordings)},
+            tree=tree,
+            _neg_times=[-r.started.timestamp() for r in recordings],
+        )
+
+    def get(self, rid: str) -> Recording | None:
+        i = self.by_id.get(rid)
+        return None if i is None else self.recordings[i]
+
+    def values(self, facet: str) -> list[str]:
+        return sorted(self.facets.get(facet, {}), key=str.lower)
+
+    def _rank(self, column: str) -> list[int]:
+        with self._lock:
+            if column not in self._ranks:
+                rs = self.recordings
+                if column == "size":
+                    order = sorted(range(len(rs)), key=lambda i: rs[i].size)
+                else:
+                    order = sorted(range(len(rs)), key=lambda i: str(getattr(rs[i], column)).lower())
+                rank = [0] * len(rs)
+                for pos, i in enumerate(order):
+                    rank[i] = pos
+                self._ranks[column] = rank
+            return self._ranks[column]
+
+    def query(self, query: Query) -> Page:
+        """Filter, search, sort and paginate; page numbers past the end show the last page."""
+        unknown = [(f, v) for f, v in query.filters if v not in self.postings.get(f, {})]
+        candidates: list[int] | None = None
+        if unknown:
+            candidates = []
+        else:
+            for facet, value in query.filters:
+                posting = self.postings[facet][value]
+                if candidates is None:
+                    candidates = posting
+                else:
+                    keep = set(posting)
+                    candidates = [i for i in candidates if i in keep]
+        lo, hi = 0, len(self.recordings)
+        if query.date_to is not None:
+            end = datetime.combine(query.date_to + timedelta(days=1), datetime.min.time(), UTC)
+            lo = bisect.bisect_right(self._neg_times, -end.timestamp())
+        if query.date_from is not None:
+            start = datetime.combine(query.date_from, datetime.min.time(), UTC)
+            hi = bisect.bisect_right(self._neg_times, -start.timestamp())
+        if candidates is None:
+            candidates = list(range(lo, hi))
+        elif (lo, hi) != (0, len(self.recordings)):
+            candidates = [i for i in candidates if lo <= i < hi]
+        needle = query.q.strip().lower()
+        if needle:
+            hay = self.haystack
+            candidates = [i for i in candidates if needle in hay[i]]
+        if query.sort != "started":
+            rank = self._rank(query.sort)
+            candidates = sorted(candidates, key=rank.__getitem__, reverse=query.descending)
+        elif not query.descending:
+            candidates = candidates[::-1]
+        total = len(candidates)
+        pages = max(1, -(-total // query.per_page))
+        page = min(max(1, query.page), pages)
+        start_at = (page - 1) * query.per_page
+        items = [self.recordings[i] for i in candidates[start_at : start_at + query.per_page]]
+        return Page(items, total, page, pages, query.per_page, unknown)
+
+
+class RecordingIndex:
+    """Owns the current snapshot and the thread that refreshes it."""
+
+    def __init__(self, storage: Storage, refresh_seconds: float = 300.0) -> None:
+        self.storage = storage
+        self.refresh_seconds = refresh_seconds
+        self._snapshot = Snapshot()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._building = threading.Lock()
+        self.refreshing = False
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def refresh_now(self) -> Snapshot:
+        """List the storage and publish a new snapshot (keeps the old one on failure)."""
+        with self._building:
+            self.refreshing = True
+            started = time.perf_counter()
+            try:
+                recordings = [parse(o.key, o.size, o.mtime) for o in self.storage.list()]
+            except StorageError as exc:
+                old = self._snapshot
+                log.warning("index refresh failed: %s", exc)
+                self._snapshot = Snapshot(**{k: getattr(old, k) for k in _KEEP}, error=str(exc), built_at=old.built_at)
+                return self._snapshot
+            finally:
+                self.refreshing = False
+            snap = Snapshot.build(recordings, time.perf_counter() - started)
+            self._snapshot = snap
+            log.info("index: %d recordings in %.2fs", len(snap.recordings), snap.seconds)
+            return snap
+
+    def request_refresh(self) -> None:
+        """Ask the background thread for a refresh now; returns immediately."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="viewer-index", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.refresh_now()
+            except Exception:  # never let the refresher die
+                log.exception("index refresh crashed")
+            self._wake.wait(self.refresh_seconds)
+            self._wake.clear()
+
+
+_KEEP = (
+    "recordings",
+    "seconds",
+    "facets",
+    "by_day",
+    "total_size",
+    "unparsed",
+    "postings",
+    "haystack",
+    "by_id",
+    "tree",
+    "_neg_times",
+)

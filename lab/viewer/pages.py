@@ -1,0 +1,400 @@
+"""Request handlers: health, sign-in, dashboard, list, playback, media, graph."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+
+from lab.viewer.asciicast import InvalidCast, inspect
+from lab.viewer.auth import current_user, login_required, password_ok
+from lab.viewer.index import FACETS, PER_PAGE_CHOICES, SORTS, Query, Snapshot
+from lab.viewer.names import Recording, parse, valid_id
+from lab.viewer.security import csrf_ok, csrf_token
+from lab.viewer.storage import NotFound, StorageError
+
+if TYPE_CHECKING:
+    from lab.viewer.app import Viewer
+
+MAX_PAGE = 10**9
+
+
+def _viewer(request: Request) -> Viewer:
+    viewer: Viewer = request.app.state.viewer
+    return viewer
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def filesize(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+# -- health and sign-in ---------------------------------------------------------------------
+
+
+async def health(request: Request) -> Response:
+    """200 when the app and its storage work, 503 with the reason when not."""
+    viewer = _viewer(request)
+    try:
+        await run_in_threadpool(viewer.storage.check)
+    except StorageError as exc:
+        return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
+    snap = viewer.index.snapshot
+    return JSONResponse(
+        {
+            "status": "ok",
+            "storage": viewer.storage.describe(),
+            "recordings": len(snap.recordings),
+            "indexed_at": snap.built_at.isoformat() if snap.built_at else None,
+        }
+    )
+
+
+async def login_page(request: Request) -> Response:
+    viewer = _viewer(request)
+    if viewer.oidc is not None and request.query_params.get("start"):
+        return await viewer.oidc.login(request)
+    if current_user(request):
+        return RedirectResponse("/", status_code=303)
+    error = "Sign-in failed. Try again." if request.query_params.get("error") else ""
+    return viewer.render(request, "login.html", error=error)
+
+
+async def login_submit(request: Request) -> Response:
+    viewer = _viewer(request)
+    if viewer.settings.auth != "local":
+        return PlainTextResponse("local sign-in is disabled", status_code=404)
+    key = f"login:{_client(request)}"
+    wait = viewer.login_limit.wait(key)
+    if wait:
+        resp = viewer.render(
+            request,
+            "login.html",
+            status=429,
+            error=f"Too many sign-in attempts. Try again in {math.ceil(wait)} seconds.",
+        )
+        resp.headers["Retry-After"] = str(math.ceil(wait))
+        return resp
+    form = await request.form()
+    if not csrf_ok(request, form.get("csrf")):
+        return viewer.render(request, "login.html", status=400, error="The form expired. Please try again.")
+    user, password = str(form.get("username", "")), str(form.get("password", ""))
+    if not password_ok(viewer.settings, user, password):
+        viewer.login_limit.hit(key)
+        return viewer.render(request, "login.html", status=401, error="Invalid username or password.")
+    request.session.clear()
+    request.session["user"] = user
+    csrf_token(request)
+    return RedirectResponse("/", status_code=303)
+
+
+async def oidc_callback(request: Request) -> Response:
+    viewer = _viewer(request)
+    if viewer.oidc is None:
+        return PlainTextResponse("not found", status_code=404)
+    return await viewer.oidc.callback(request)
+
+
+async def logout(request: Request) -> Response:
+    viewer = _viewer(request)
+    form = await request.form()
+    if not csrf_ok(request, form.get("csrf")):
+        return PlainTextResponse("invalid or missing CSRF token", status_code=400)
+    if viewer.oidc is not None:
+        return await viewer.oidc.logout(request)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+
+def _bars(counter: dict[str, int], limit: int = 10) -> list[tuple[str, int, float]]:
+    top = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    peak = max((n for _, n in top), default=1)
+    return [(k, n, n / peak) for k, n in top]
+
+
+def _days(snap: Snapshot, limit: int = 60) -> list[tuple[str, int, float]]:
+    """Sessions per day for the last `limit` days that have any, gaps filled with zero."""
+    if not snap.by_day:
+        return []
+    last = date.fromisoformat(max(snap.by_day))
+    first = max(date.fromisoformat(min(snap.by_day)), last - timedelta(days=limit - 1))
+    days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    counts = [(d, snap.by_day.get(d, 0)) for d in days]
+    peak = max((n for _, n in counts), default=1) or 1
+    return [(d, n, n / peak) for d, n in counts]
+
+
+@login_required
+async def dashboard(request: Request) -> Response:
+    viewer = _viewer(request)
+    snap = viewer.index.snapshot
+    breakdowns = {f: _bars(snap.facets.get(f, {})) for f in FACETS}
+    protocols: dict[str, int] = dict(snap.facets.get("protocol", {}))
+    totals = {
+        "recordings": len(snap.recordings),
+        "ssh": protocols.get("ssh", 0),
+        "rdp": protocols.get("rdp", 0),
+        "teams": len(snap.facets.get("team", {})),
+        "servers": len(snap.facets.get("server", {})),
+        "users": len(snap.facets.get("user", {})),
+        "unparsed": snap.unparsed,
+        "size": snap.total_size,
+    }
+    recent = list(snap.recordings[:8])
+    return viewer.render(
+        request,
+        "dashboard.html",
+        totals=totals,
+        breakdowns=breakdowns,
+        days=_days(snap),
+        recent=recent,
+    )
+
+
+def _int(text: str | None, default: int, lo: int, hi: int) -> int:
+    try:
+        value = int(str(text)) if text not in (None, "") else default
+    except ValueError:
+        return default
+    return min(max(value, lo), hi)
+
+
+def _date(text: str | None, notes: list[str], label: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        notes.append(f"Ignored the {label} date {text[:20]!r}: use YYYY-MM-DD.")
+        return None
+
+
+def parse_query(params: Any) -> tuple[Query, list[str]]:
+    """Turn query parameters into a Query; bad values are dropped with a note for the page."""
+    notes: list[str] = []
+    filters = tuple((f, str(params.get(f))[:200]) for f in FACETS if params.get(f))
+    sort = params.get("sort", "started")
+    if sort not in SORTS:
+        notes.append(f"Unknown sort column {str(sort)[:40]!r}; sorted by start time.")
+        sort = "started"
+    per_page = _int(params.get("per_page"), 50, 1, max(PER_PAGE_CHOICES))
+    if per_page not in PER_PAGE_CHOICES:
+        per_page = 50
+    query = Query(
+        q=str(params.get("q", ""))[:200],
+        filters=filters,
+        date_from=_date(params.get("from"), notes, "from"),
+        date_to=_date(params.get("to"), notes, "to"),
+        sort=sort,
+        descending=params.get("order", "desc") != "asc",
+        page=_int(params.get("page"), 1, 1, MAX_PAGE),
+        per_page=per_page,
+    )
+    return query, notes
+
+
+@login_required
+async def session_list(request: Request) -> Response:
+    viewer = _viewer(request)
+    snap = viewer.index.snapshot
+    query, notes = parse_query(request.query_params)
+    page = await run_in_threadpool(snap.query, query)
+    for facet, value in page.unknown:
+        notes.append(f"No recordings have {facet} {value!r}.")
+    base = {k: v for k, v in request.query_params.items() if k != "page" and v}
+
+    def link(**changes: Any) -> str:
+        params = {**base, **{k: str(v) for k, v in changes.items()}}
+        return "/sessions?" + urlencode(params)
+
+    return viewer.render(
+        request,
+        "list.html",
+        page=page,
+        query=query,
+        params=base,
+        notes=notes,
+        facets={f: snap.values(f) for f in FACETS},
+        sorts=SORTS,
+        per_page_choices=PER_PAGE_CHOICES,
+        link=link,
+    )
+
+
+async def _recording(viewer: Viewer, rid: str) -> Recording:
+    """The recording for a validated id: from the index, else straight from storage."""
+    rec = viewer.index.snapshot.get(rid)
+    if rec is not None:
+        return rec
+    obj = await run_in_threadpool(viewer.storage.stat, rid)
+    return parse(obj.key, obj.size, obj.mtime)
+
+
+def _limited(viewer: Viewer, request: Request) -> Response | None:
+    wait = viewer.playback_limit.hit(f"play:{current_user(request)}")
+    if not wait:
+        return None
+    return PlainTextResponse(
+        "too many playback requests; slow down",
+        status_code=429,
+        headers={"Retry-After": str(math.ceil(wait))},
+    )
+
+
+async def _lookup(viewer: Viewer, request: Request) -> Recording | Response:
+    rid = request.query_params.get("id", "")
+    if not valid_id(rid):
+        return PlainTextResponse("invalid recording id", status_code=400)
+    limited = _limited(viewer, request)
+    if limited is not None:
+        return limited
+    try:
+        return await _recording(viewer, rid)
+    except NotFound:
+        return PlainTextResponse("recording not found", status_code=404)
+    except StorageError as exc:
+        return PlainTextResponse(f"storage is unreachable: {exc}", status_code=503)
+
+
+@login_required
+async def play(request: Request) -> Response:
+    viewer = _viewer(request)
+    found = await _lookup(viewer, request)
+    if isinstance(found, Response):
+        if found.status_code in (404, 503):
+            return viewer.render(request, "error.html", status=found.status_code, message=bytes(found.body).decode())
+        return found
+    rec = found
+    cast_error, info = "", None
+    try:
+        if rec.kind == "cast":
+            head = await run_in_threadpool(viewer.storage.read_head, rec.id, 65536)
+            try:
+                info = inspect(head)
+            except InvalidCast as exc:
+                cast_error = f"This file is not a valid asciicast recording: {exc}."
+        direct = await run_in_threadpool(viewer.storage.presign, rec.id)
+    except NotFound:
+        return viewer.render(request, "error.html", status=404, message="recording not found")
+    except StorageError as exc:
+        return viewer.render(request, "error.html", status=503, message=f"storage is unreachable: {exc}")
+    media_url = direct or f"/media?id={quote(rec.id, safe='')}"
+    return viewer.render(
+        request,
+        "play.html",
+        status=422 if cast_error else 200,
+        rec=rec,
+        info=info,
+        cast_error=cast_error,
+        media_url=media_url,
+        download_url=f"/download?id={quote(rec.id, safe='')}",
+    )
+
+
+async def _serve(request: Request, download: bool) -> Response:
+    viewer = _viewer(request)
+    found = await _lookup(viewer, request)
+    if isinstance(found, Response):
+        return found
+    rec = found
+    try:
+        direct = await run_in_threadpool(viewer.storage.presign, rec.id, download=download)
+        if direct:
+            return RedirectResponse(direct, status_code=302)
+        path = viewer.storage.local_path(rec.id)
+    except NotFound:
+        return PlainTextResponse("recording not found", status_code=404)
+    except StorageError as exc:
+        return PlainTextResponse(f"storage is unreachable: {exc}", status_code=503)
+    if path is None or not path.is_file():
+        return PlainTextResponse("recording not found", status_code=404)
+    return FileResponse(
+        path,
+        media_type=rec.media_type,
+        filename=rec.name if download else None,
+        content_disposition_type="attachment" if download else "inline",
+    )
+
+
+@login_required
+async def media(request: Request) -> Response:
+    """The recording bytes for the player (HTTP range requests supported, RFC 9110 §14)."""
+    return await _serve(request, download=False)
+
+
+@login_required
+async def download(request: Request) -> Response:
+    return await _serve(request, download=True)
+
+
+@login_required
+async def graph(request: Request) -> Response:
+    viewer = _viewer(request)
+    tree = viewer.index.snapshot.tree
+    layout = graph_layout(tree)
+    return viewer.render(request, "graph.html", tree=tree, layout=layout)
+
+
+def graph_layout(tree: dict[str, dict[str, dict[str, int]]], row: int = 26) -> dict[str, Any]:
+    """Positions for an SVG of three columns (team -> project -> server) joined by lines.
+
+    Servers take one row each; a project sits at the middle of its servers, a team at the middle
+    of its projects.
+    """
+    cols = (10, 290, 570)
+    width = 250
+    nodes: list[dict[str, Any]] = []
+    edges: list[tuple[int, float, int, float]] = []
+    y = 20.0
+    for team in sorted(tree, key=str.lower):
+        project_ys = []
+        for project in sorted(tree[team], key=str.lower):
+            servers = tree[team][project]
+            server_ys = []
+            for server in sorted(servers, key=str.lower):
+                nodes.append({"x": cols[2], "y": y, "label": server, "n": servers[server]})
+                server_ys.append(y)
+                y += row
+            py = sum(server_ys) / len(server_ys)
+            nodes.append({"x": cols[1], "y": py, "label": project, "n": sum(servers.values())})
+            edges.extend((cols[1] + width, py, cols[2], sy) for sy in server_ys)
+            project_ys.append(py)
+        ty = sum(project_ys) / len(project_ys)
+        total = sum(sum(p.values()) for p in tree[team].values())
+        nodes.append({"x": cols[0], "y": ty, "label": team, "n": total})
+        edges.extend((cols[0] + width, ty, cols[1], py) for py in project_ys)
+        y += row / 2
+    return {"nodes": nodes, "edges": edges, "height": int(y + row), "width": width, "row": row}
+
+
+async def refresh(request: Request) -> Response:
+    viewer = _viewer(request)
+    if current_user(request) is None:
+        return PlainTextResponse("authentication required", status_code=401)
+    form = await request.form()
+    if not csrf_ok(request, form.get("csrf")):
+        return PlainTextResponse("invalid or missing CSRF token", status_code=400)
+    viewer.index.request_refresh()
+    return RedirectResponse("/sessions", status_code=303)

@@ -1,0 +1,44 @@
+"""The viewer's compose fragment: secrets by reference, loopback ports, the recordings mount."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from lab.catalog import load_catalog
+from lab.config import LabConfig
+from lab.envfile import write_env
+from lab.render import render_lab
+
+
+def render(tmp_path: Path, **env: str) -> dict:  # type: ignore[type-arg]
+    write_env(tmp_path / ".env", force=True, overrides={"LAB_STACKS": "viewer", **env})
+    cfg = LabConfig.from_env(tmp_path / ".env")
+    result = render_lab(cfg, load_catalog().select(["viewer"]), tmp_path / ".lab")
+    return yaml.safe_load(result.compose_file.read_text())["services"]["viewer"]  # type: ignore[no-any-return]
+
+
+def test_secrets_are_references_and_port_is_loopback(tmp_path: Path) -> None:
+    svc = render(tmp_path, VIEWER_PORT="3999")
+    cfg = LabConfig.from_env(tmp_path / ".env")
+    env = svc["environment"]
+    assert env["VIEWER_ADMIN_PASSWORD"] == "${VIEWER_ADMIN_PASSWORD}"
+    assert env["VIEWER_SESSION_SECRET"] == "${VIEWER_SESSION_SECRET}"
+    text = (tmp_path / ".lab" / "compose.yml").read_text()
+    assert cfg.viewer.admin_password not in text and cfg.viewer.session_secret not in text
+    assert svc["ports"] == ["127.0.0.1:3999:3000"]
+    assert "/usr/local/bin/lab-healthcheck" in svc["healthcheck"]["test"]
+
+
+def test_recordings_folder_is_mounted(tmp_path: Path) -> None:
+    assert render(tmp_path)["volumes"] == ["../data/recordings:/data/recordings"]
+    assert render(tmp_path, VIEWER_RECORDINGS_DIR="/srv/rec")["volumes"] == ["/srv/rec:/data/recordings"]
+
+
+def test_image_builds_from_the_base_image(tmp_path: Path) -> None:
+    svc = render(tmp_path, LAB_BASE_IMAGE="debian:bookworm-slim")
+    assert svc["build"]["args"]["BASE_IMAGE"] == "debian:bookworm-slim"
+    dockerfile = (tmp_path / ".lab" / "build" / "viewer" / "Dockerfile").read_text()
+    assert dockerfile.count("FROM ${BASE_IMAGE}") == 2  # the npm stage and the final image
+    assert "setpriv --reuid viewer" in (tmp_path / ".lab" / "build" / "viewer" / "entrypoint.sh").read_text()
