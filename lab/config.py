@@ -109,10 +109,11 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def _problems(section: type[Section], data: Mapping[str, str], exc: ValidationError) -> list[Problem]:
     keys = {name: (f.alias or name) for name, f in section.model_fields.items()}
+    names = {alias: name for name, alias in keys.items()}
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
-        field = loc[0] if loc else ""
+        field = names.get(loc[0], loc[0]) if loc else ""  # errors are located by alias (the .env key)
         key = keys.get(field, field)
         message = err["msg"].removeprefix("Value error, ")
         if not key:  # model-level validator: the message names the keys itself

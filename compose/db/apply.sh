@@ -1,0 +1,103 @@
+#!/bin/bash
+# lab-db-apply: bring the lab database up to date with the rendered SQL in $LAB_SQL_DIR.
+#   lab-db-apply --check-env   validate the environment only
+#   lab-db-apply [--seed]      database + app user, then schema, views, procedures (always safe:
+#                              CREATE IF NOT EXISTS / CREATE OR REPLACE); --seed loads seed.sql
+#                              when USERS, ENTITLEMENTS and USERENTITLEMENTS are all empty
+#   lab-db-apply --if-changed  the same, only when the SQL files or the environment changed
+#                              (combines with --seed; prints nothing when nothing changed)
+# Connects as root over the unix socket; passwords go through stdin, never the command line.
+set -euo pipefail
+
+SQL_DIR=${LAB_SQL_DIR:-/etc/lab/sql}
+STAMP=${LAB_STAMP:-/var/lib/mysql/.lab-applied}
+LOCK=/run/mysqld/lab-apply.lock
+MIN_PASSWORD=12
+
+fail() { echo "db: $*" >&2; exit 2; }
+
+check_env() {
+  [[ ${MARIADB_DATABASE:-} =~ ^[A-Za-z_][A-Za-z0-9_]{0,63}$ ]] ||
+    fail "MARIADB_DATABASE='${MARIADB_DATABASE:-}' is not a valid database name; use letters, digits and underscores, starting with a letter"
+  [[ ${MARIADB_USER:-} =~ ^[A-Za-z_][A-Za-z0-9_]{0,31}$ ]] ||
+    fail "MARIADB_USER='${MARIADB_USER:-}' is not a valid user name; use up to 32 letters, digits and underscores"
+  [ "${#MARIADB_PASSWORD}" -ge "$MIN_PASSWORD" ] 2>/dev/null ||
+    fail "MARIADB_PASSWORD is too short (at least $MIN_PASSWORD characters); run \`lab init --force\` to generate one"
+  if [ -n "${MARIADB_ROOT_PASSWORD:-}" ] && [ "${#MARIADB_ROOT_PASSWORD}" -lt "$MIN_PASSWORD" ]; then
+    fail "MARIADB_ROOT_PASSWORD is too short (at least $MIN_PASSWORD characters)"
+  fi
+  for f in schema views procedures seed; do
+    [ -r "$SQL_DIR/$f.sql" ] || fail "$SQL_DIR/$f.sql is missing; run \`lab render\`"
+  done
+}
+
+# SQL string literal: double every quote and backslash.
+quote() { local s=${1//\\/\\\\}; s=${s//\'/\'\'}; printf "'%s'" "$s"; }
+
+sql() { mariadb --protocol=socket -uroot "$@"; }
+
+digest() {
+  { cat "$SQL_DIR"/schema.sql "$SQL_DIR"/views.sql "$SQL_DIR"/procedures.sql
+    printf '%s\0' "$MARIADB_DATABASE" "$MARIADB_USER" "$MARIADB_PASSWORD" "${MARIADB_ROOT_PASSWORD:-}"
+  } | sha256sum | cut -d' ' -f1
+}
+
+bootstrap() {
+  local db=$MARIADB_DATABASE user pw
+  user=$(quote "$MARIADB_USER")
+  pw=$(quote "$MARIADB_PASSWORD")
+  {
+    echo "CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+    echo "CREATE USER IF NOT EXISTS $user@'%' IDENTIFIED BY $pw;"
+    echo "ALTER USER $user@'%' IDENTIFIED BY $pw;"
+    # DML and EXECUTE only: the application user cannot change the schema.
+    echo "GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE, SHOW VIEW ON \`$db\`.* TO $user@'%';"
+    if [ -n "${MARIADB_ROOT_PASSWORD:-}" ]; then
+      echo "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD($(quote "$MARIADB_ROOT_PASSWORD"));"
+    fi
+  } | sql
+}
+
+row_count() {
+  sql -N -B "$MARIADB_DATABASE" -e \
+    "SELECT (SELECT COUNT(*) FROM USERS) + (SELECT COUNT(*) FROM ENTITLEMENTS) + (SELECT COUNT(*) FROM USERENTITLEMENTS)"
+}
+
+apply() {
+  local seed=$1 f
+  bootstrap
+  for f in schema views procedures; do
+    sql "$MARIADB_DATABASE" < "$SQL_DIR/$f.sql"
+  done
+  echo "db: schema, views and procedures applied to $MARIADB_DATABASE"
+  if [ "$seed" = yes ]; then
+    if [ "$(row_count)" = 0 ]; then
+      sql "$MARIADB_DATABASE" < "$SQL_DIR/seed.sql"
+      echo "db: sample data loaded"
+    else
+      echo "db: data present, seed skipped"
+    fi
+  fi
+  digest > "$STAMP"
+}
+
+main() {
+  local seed=no if_changed=no arg
+  for arg in "$@"; do
+    case $arg in
+      --check-env) check_env; return 0 ;;
+      --seed) seed=yes ;;
+      --if-changed) if_changed=yes ;;
+      *) echo "usage: lab-db-apply [--seed] [--if-changed] | --check-env" >&2; exit 2 ;;
+    esac
+  done
+  check_env
+  if [ "$if_changed" = yes ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(digest)" ]; then
+    return 0
+  fi
+  exec 9>"$LOCK"
+  flock -w 120 9
+  apply "$seed"
+}
+
+main "$@"
