@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from lab.catalog import load_catalog
@@ -55,7 +56,7 @@ def list_components(
             what += " [needs-registry]"
         if r["vendor_package"]:
             what += f" (needs {r['vendor_package']})"
-        table.add_row(str(r["stack"]), str(r["service"]), what, ", ".join(r["ports"]), str(r["status"]))  # type: ignore[arg-type]
+        table.add_row(str(r["stack"]), str(r["service"]), escape(what), ", ".join(r["ports"]), str(r["status"]))  # type: ignore[arg-type]
     console.print(table)
 
 

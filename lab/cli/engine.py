@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from lab.cli.common import console, lab_context, note, print_json
@@ -81,7 +82,7 @@ def doctor(
         table = Table("check", "result", "detail", "how to fix")
         for c in checks:
             mark = "ok" if c.ok else ("warn" if c.warning else "FAIL")
-            table.add_row(c.name, mark, c.detail, "" if c.ok else c.fix)
+            table.add_row(c.name, mark, escape(c.detail), "" if c.ok else escape(c.fix))
         console.print(table)
     if failed:
         raise typer.Exit(1)

@@ -215,3 +215,6 @@ def print_remote_up(lab: LabContext, names: list[str], host: str, identity: Path
         console.print("open the UIs through SSH tunnels:")
         for line in result.tunnels:
             console.print(f"  {line}", markup=False, soft_wrap=True)
+    if result.all_ports:
+        console.print("every published port (LDAP clients, `lab verify`), in one tunnel:")
+        console.print(f"  {result.all_ports}", markup=False, soft_wrap=True)

@@ -6,6 +6,7 @@ import time
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from lab.card import demo_card
@@ -28,7 +29,7 @@ def _progress_table(states: list[ServiceState], elapsed: float) -> Table:
         waiting = (
             "" if s.ready else (s.detail or f"container to become {'healthy' if s.state == 'running' else 'running'}")
         )
-        table.add_row(s.service, f"{s.state}/{s.health}", waiting[:80])
+        table.add_row(s.service, f"{s.state}/{s.health}", escape(waiting[:80]))
     return table
 
 
@@ -59,7 +60,7 @@ def up_cmd(
     config = load_config(lab)
     card = demo_card(config, result.selection.components, reveal=False, data_dir=lab.data_dir)
     for entry in card:
-        console.print(f"  {entry.service:<16} {entry.label:<22} {entry.value}", markup=False)
+        console.print(f"  {entry.service:<16} {entry.label:<22} {entry.value}", markup=False, soft_wrap=True)
     if any(e.secret for e in card):
         console.print("  (passwords hidden: `lab creds` shows them)")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from lab.card import demo_card
@@ -32,7 +33,7 @@ def status_cmd(
         return
     table = Table("service", "state", "health", "ports", "note")
     for s in states:
-        table.add_row(s.service, s.state, s.health, "\n".join(s.ports), "" if s.ready else s.detail[:70])
+        table.add_row(s.service, s.state, s.health, "\n".join(s.ports), "" if s.ready else escape(s.detail[:70]))
     console.print(table)
     if stale:
         err_console.print("note: .env changed since the last `lab up`; run `lab up` to apply it")
@@ -87,4 +88,4 @@ def creds_cmd(
         if e.service != current_service:
             console.print(f"[bold]{e.service}[/bold]")
             current_service = e.service
-        console.print(f"  {e.label:<24} {e.value}", markup=False)
+        console.print(f"  {e.label:<24} {e.value}", markup=False, soft_wrap=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from lab.cli.common import console, lab_context, print_json
@@ -36,7 +37,7 @@ def verify_cmd(
             table = Table("check", "result", "detail", title=component)
             for r in results:
                 mark = {"passed": "ok", "skipped": "skip"}.get(r.outcome, "FAIL")
-                table.add_row(r.name, mark, r.message)
+                table.add_row(escape(r.name), mark, escape(r.message))
             console.print(table)
         passed = sum(r.outcome == "passed" for r in report.results)
         console.print(f"{passed}/{len(report.results)} checks passed")
