@@ -1,0 +1,252 @@
+"""Database access: JDBC-style targets, a small PyMySQL pool, and error mapping.
+
+Every value is bound by the driver (`cursor.execute(statement, args)`); statement texts come
+only from the operation map. The pool re-connects after a database restart: a broken connection
+is dropped and the call retried once on a fresh one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import re
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pymysql
+import pymysql.cursors
+from pymysql.constants import CLIENT
+
+from lab.scim.errors import ScimError, bad_request, conflict, not_found
+from lab.scim.operations import Operation, OperationMap, to_pyformat
+
+#: MySQL client errors meaning "the connection is gone" (server restarted, timed out, ...).
+_CONNECTION_LOST = {2003, 2006, 2013, 2055, 0}
+_IDLE_PING_SECONDS = 30.0
+_JDBC = re.compile(r"^jdbc:(mysql|mariadb)://", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DbTarget:
+    """Where and as whom to connect. Hashable: one pool per distinct target."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str = field(repr=False)
+
+    @classmethod
+    def from_jdbc(cls, url: str, user: str, password: str) -> DbTarget:
+        """Parse `jdbc:mysql://host:3306/db?allowMultiQueries=true` (also `jdbc:mariadb:`)."""
+        if not isinstance(url, str) or not _JDBC.match(url):
+            raise bad_request("the JDBC URL must look like jdbc:mysql://host:3306/database")
+        parts = urlsplit(url[5:])
+        query = parse_qs(parts.query)
+        try:
+            port = parts.port or 3306
+        except ValueError:
+            raise bad_request("the JDBC URL has an invalid port") from None
+        database = unquote(parts.path.lstrip("/"))
+        if not parts.hostname or not re.fullmatch(r"[A-Za-z0-9_$]{1,64}", database):
+            raise bad_request("the JDBC URL needs a host and a database name")
+        user = user or (query.get("user") or [""])[0]
+        password = password or (query.get("password") or [""])[0]
+        return cls(parts.hostname, port, database, user, password)
+
+
+class DatabaseUnavailable(ScimError):
+    def __init__(self, detail: str = "the database is unavailable; try again shortly") -> None:
+        super().__init__(503, detail)
+
+
+class Pool:
+    """A bounded pool of autocommit PyMySQL connections to one target."""
+
+    def __init__(self, target: DbTarget, size: int = 8, connect_timeout: float = 5.0) -> None:
+        self.target = target
+        self.size = size
+        self.connect_timeout = connect_timeout
+        self._idle: queue.LifoQueue[tuple[pymysql.connections.Connection[Any], float]] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
+
+    def connect(self) -> pymysql.connections.Connection[Any]:
+        t = self.target
+        return pymysql.connect(
+            host=t.host,
+            port=t.port,
+            user=t.user,
+            password=t.password,
+            database=t.database,
+            autocommit=True,
+            charset="utf8mb4",
+            client_flag=CLIENT.MULTI_STATEMENTS,  # batched reads (as allowMultiQueries=true)
+            connect_timeout=self.connect_timeout,
+            read_timeout=30,
+            write_timeout=30,
+            cursorclass=pymysql.cursors.DictCursor,
+        )
+
+    def run(self, statement: str, args: Sequence[Any]) -> list[dict[str, Any]]:
+        """Execute one statement and return the rows of its first result set."""
+        return self.run_batch([(statement, args)])[0]
+
+    def run_batch(self, items: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
+        """Execute read statements in one round trip; the first result set of each, in order."""
+        if not self._slots.acquire(timeout=30):
+            raise DatabaseUnavailable("too many concurrent database calls; try again")
+        try:
+            for attempt in (1, 2):
+                conn = self._checkout()
+                try:
+                    results = _execute(conn, items)
+                except pymysql.err.OperationalError as exc:
+                    _close(conn)
+                    if _code(exc) in _CONNECTION_LOST and attempt == 1:
+                        continue
+                    raise
+                except pymysql.err.InterfaceError:
+                    _close(conn)
+                    if attempt == 1:
+                        continue
+                    raise
+                except pymysql.err.MySQLError:
+                    self._idle.put((conn, time.monotonic()))
+                    raise
+                self._idle.put((conn, time.monotonic()))
+                return results
+            raise DatabaseUnavailable()
+        finally:
+            self._slots.release()
+
+    def _checkout(self) -> pymysql.connections.Connection[Any]:
+        try:
+            conn, since = self._idle.get_nowait()
+        except queue.Empty:
+            return self.connect()
+        if time.monotonic() - since > _IDLE_PING_SECONDS:
+            try:
+                conn.ping(reconnect=False)
+            except pymysql.err.MySQLError:
+                _close(conn)
+                return self.connect()
+        return conn
+
+    def close(self) -> None:
+        while True:
+            try:
+                conn, _ = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            _close(conn)
+
+
+class Database:
+    """Runs connector operations by name against one pool."""
+
+    def __init__(self, pool: Pool, operations: OperationMap, list_cache_seconds: float = 5.0) -> None:
+        self.pool = pool
+        self.operations = operations
+        self.list_cache_seconds = list_cache_seconds
+        self._compiled: dict[str, str] = {}
+        self._users: tuple[float, list[dict[str, Any]]] | None = None
+
+    def call(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run operation `name`, binding `values[field]` for each of its params, in order.
+
+        "get users" results are kept for a few seconds so that paging through a large list
+        (startIndex/count) does not re-run it per page; any write through this server drops them.
+        """
+        if name == "get_users":
+            cached = self._users
+            if cached and time.monotonic() - cached[0] < self.list_cache_seconds:
+                return cached[1]
+        elif not name.startswith("get_"):
+            self._users = None
+        rows = self.call_many([(name, values)])[0]
+        if name == "get_users":
+            self._users = (time.monotonic(), rows)
+        elif not name.startswith("get_"):
+            self._users = None
+        return rows
+
+    def call_many(self, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
+        """Run several operations in one database round trip (reads); rows per operation."""
+        items = []
+        for name, values in calls:
+            op = self.operations[name]
+            statement = self._compiled.get(name)
+            if statement is None:
+                statement = self._compiled[name] = to_pyformat(op.statement)
+            items.append((statement, [values.get(param) for param in op.params]))
+        try:
+            return self.pool.run_batch(items)
+        except pymysql.err.MySQLError as exc:
+            raise map_db_error(self.operations[calls[0][0]], exc) from None
+
+
+def map_db_error(op: Operation, exc: pymysql.err.MySQLError) -> ScimError:
+    """Turn a driver error (including procedure SIGNAL messages) into a SCIM error."""
+    code = _code(exc)
+    message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    low = message.lower()
+    if code == 1644:  # SIGNAL SQLSTATE '45000' from the procedures
+        if low.startswith("unknown user"):
+            return not_found(message)
+        if low.startswith("duplicate"):
+            return conflict(message)
+        return bad_request(message)
+    if code == 1062:
+        return conflict("a user with this userName or id already exists")
+    if code == 1452:
+        return not_found("the user or entitlement does not exist")
+    if code in (1048, 1364, 1406, 1264, 1292, 1366, 1265):
+        return bad_request(f"a value was rejected by the database: {_first_clause(message)}")
+    if code in (1305, 1146, 1054, 1064, 1318, 1142, 1370):
+        return ScimError(500, f"operation {op.name} is misconfigured: {_first_clause(message)}")
+    if code in _CONNECTION_LOST or code in (1045, 1044, 1049, 1040, 1203, 2002, 2005):
+        return DatabaseUnavailable()
+    return ScimError(500, f"operation {op.name} failed in the database (error {code})")
+
+
+def _execute(
+    conn: pymysql.connections.Connection[Any], items: Sequence[tuple[str, Sequence[Any]]]
+) -> list[list[dict[str, Any]]]:
+    with conn.cursor() as cur:
+        if len(items) == 1:
+            statement, args = items[0]
+            cur.execute(statement, tuple(args))
+            rows = list(cur.fetchall()) if cur.description else []
+            while cur.nextset():  # CALL returns a trailing status result; drain it
+                pass
+            return [rows]
+        # Several reads in one round trip: each value is escaped by the driver (mogrify), the
+        # statement texts come from the validated operation map (one statement each, no `;`).
+        cur.execute(";\n".join(cur.mogrify(stmt, tuple(args)) for stmt, args in items))
+        sets: list[list[dict[str, Any]]] = []
+        while True:
+            if cur.description:
+                sets.append(list(cur.fetchall()))
+            if not cur.nextset():
+                break
+    if len(sets) != len(items):
+        raise pymysql.err.ProgrammingError(0, "a batched operation returned an unexpected number of results")
+    return sets
+
+
+def _code(exc: BaseException) -> int:
+    arg = exc.args[0] if exc.args else 0
+    return arg if isinstance(arg, int) else 0
+
+
+def _first_clause(message: str) -> str:
+    return message.split(" at row")[0][:200]
+
+
+def _close(conn: pymysql.connections.Connection[Any]) -> None:
+    with contextlib.suppress(Exception):  # already broken; closing is best effort
+        conn.close()
