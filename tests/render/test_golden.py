@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -30,6 +31,8 @@ def case_config(case: Path) -> LabConfig:
         if "=" in line and not line.startswith("#"):
             key, value = line.split("=", 1)
             values[key] = f"golden-{key.lower().replace('_', '-')}-0123456789" if value == GENERATED else value
+    # Machine-dependent inputs are pinned so the expected files hold on any machine.
+    values.update({"LDAP_CERT_HOSTNAME": "lab-host.example", "LAB_EXTRA_CA_CERTS": "none"})
     values.update({k: v or "" for k, v in dotenv_values(case / ".env").items()})
     return LabConfig.from_mapping(values)
 
@@ -41,9 +44,13 @@ def render_case(case: Path, out: Path) -> None:
     render_lab(config, components, out)
 
 
+IMAGE_TAG = re.compile(rb"(image: okta-lab/[a-z0-9-]+):[0-9a-f]{12}")
+
+
 def tree(root: Path) -> dict[str, bytes]:
+    """Rendered files, image tags normalised (they hash build contexts, checked separately)."""
     return {
-        str(p.relative_to(root)): p.read_bytes()
+        str(p.relative_to(root)): IMAGE_TAG.sub(rb"\1:<hash>", p.read_bytes())
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.relative_to(root).parts[0] not in SKIP
     }
@@ -78,6 +85,15 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
     a = {str(p.relative_to(tmp_path / "a")): p.read_bytes() for p in (tmp_path / "a").rglob("*") if p.is_file()}
     b = {str(p.relative_to(tmp_path / "b")): p.read_bytes() for p in (tmp_path / "b").rglob("*") if p.is_file()}
     assert a == b
+
+
+def test_image_tags_follow_build_contexts(tmp_path: Path) -> None:
+    config = case_config(CASES / "default")
+    comps = [c for c in load_catalog().select(["openldap"])]
+    first = render_lab(config, comps, tmp_path / "a").images["openldap"]
+    assert render_lab(config, comps, tmp_path / "b").images["openldap"] == first
+    changed = LabConfig.from_mapping({**config.raw, "LAB_BASE_IMAGE": "debian:bookworm", "LAB_EXTRA_CA_CERTS": "none"})
+    assert render_lab(changed, comps, tmp_path / "c").images["openldap"] != first
 
 
 def test_second_render_changes_nothing(tmp_path: Path) -> None:
