@@ -59,6 +59,7 @@ class Component:
     ui: str = ""  # port key of the web UI, for tunnels and the card
     configure: tuple[str, ...] = ()  # the vendor's interactive registration command
     source: bool = False  # the build context gets the okta-lab source in src/ (the toolkit's own apps)
+    shared: tuple[str, ...] = ()  # files from compose/_shared/ several images use
     home: Path = field(default=Path("."), compare=False)
 
     @property
@@ -141,6 +142,7 @@ def _component(home: Path, data: dict) -> Component:  # type: ignore[type-arg]
         ui=data.get("ui", ""),
         configure=tuple(data.get("configure", ())),
         source=data.get("source", False),
+        shared=tuple(data.get("shared", ())),
         home=home,
     )
 

@@ -81,7 +81,7 @@ def render_lab(config: LabConfig, components: list[Component], out: Path, packag
             target = Path(comp.service) / rel.removesuffix(".j2")
             written[target] = _render_file(env, rel, context, target)
         if comp.build:
-            ctx_files = {**_build_context(comp, packages), **extra_cas}
+            ctx_files = {**_build_context(comp, packages), **extra_cas}  # == build_context()
             for ctx_rel, data in ctx_files.items():
                 written[Path("build") / comp.service / ctx_rel] = data
             images[comp.service] = _image_tag(config, comp, ctx_files)
@@ -167,6 +167,8 @@ def _build_context(comp: Component, packages: Path | None) -> dict[Path, bytes]:
     if comp.artifact and packages:
         for found in find_artifacts(comp, packages):
             files[Path("packages") / found.name] = found.read_bytes()
+    for name in comp.shared:
+        files[Path(name)] = (RESOURCES / "compose" / "_shared" / name).read_bytes()
     if comp.source:
         files.update(_source_tree())
     for path in sorted(comp.home.rglob("*")):
@@ -211,6 +213,11 @@ def _extra_ca_files(config: LabConfig, packages: Path | None) -> dict[Path, byte
         if b"BEGIN CERTIFICATE" in data:
             files[Path("extra-ca") / (path.stem + ".crt")] = data
     return files
+
+
+def build_context(config: LabConfig, comp: Component, packages: Path | None = None) -> dict[Path, bytes]:
+    """The files `docker build` gets for `comp`, exactly as `render_lab` writes them."""
+    return {**_build_context(comp, packages), **_extra_ca_files(config, packages)}
 
 
 def find_artifacts(comp: Component, packages: Path) -> list[Path]:

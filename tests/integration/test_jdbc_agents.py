@@ -8,6 +8,7 @@ secrets kept out of logs, and the OPP agent waiting for registration, then runni
 
 from __future__ import annotations
 
+import io
 import secrets
 import shutil
 import subprocess
@@ -17,8 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 from lab import RESOURCES
+from lab.catalog import load_catalog
+from lab.config import LabConfig
+from lab.envfile import render_env
+from lab.render import build_context
 
 sys.path.insert(0, str(RESOURCES / "tests" / "fakes" / "rpm"))
 from build import build_fake_rpms, build_tools_image  # noqa: E402
@@ -47,15 +53,17 @@ def fakes(tools: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
 def build_agent(
     service: str, rpm: Path, tools: str, tmp: Path, *, cas: list[Path] = ()
 ) -> subprocess.CompletedProcess[str]:  # type: ignore[assignment]
-    """`docker build` compose/<service> exactly as `lab render` lays it out (packages/, extra-ca/)."""
+    """`docker build` the build context `lab render` writes for <service> (packages/, extra-ca/)."""
     ctx = tmp / f"ctx-{service}-{secrets.token_hex(3)}"
-    shutil.copytree(
-        RESOURCES / "compose" / service, ctx, ignore=shutil.ignore_patterns("component.yaml", "compose.yml.j2")
-    )
-    (ctx / "packages").mkdir(exist_ok=True)
-    shutil.copy(rpm, ctx / "packages" / rpm.name)
-    for ca in cas:
-        shutil.copy(ca, ctx / "extra-ca" / ca.name)
+    packages = tmp / f"packages-{ctx.name[-6:]}"
+    packages.mkdir()
+    for path in (rpm, *cas):
+        shutil.copy(path, packages / path.name)
+    example = dotenv_values(stream=io.StringIO(render_env((RESOURCES / ".env.example").read_text())))
+    config = LabConfig.from_mapping({k: v or "" for k, v in example.items()})
+    for rel, data in build_context(config, load_catalog().get(service), packages).items():
+        (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ctx / rel).write_bytes(data)
     tag = f"okta-lab-test/{service}:{ctx.name[-6:]}"
     args = ["build", "-t", tag, "--build-arg", f"BASE_IMAGE={tools}",
             "--build-arg", f"RPM_INSTALL_FLAGS={DEBIAN_RPM_FLAGS}"]  # fmt: skip
