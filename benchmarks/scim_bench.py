@@ -3,6 +3,7 @@
 Prints, in one run:
   - p50/p95 of `GET /Users/{id}` over HTTPS vs a direct `CALL GET_USER_BY_ID` through the same
     driver (PyMySQL), and their ratio (target: SCIM <= 2x the raw call);
+  - the same for the user row + its entitlements in one round trip (what a SCIM User needs);
   - p50/p95 of `GET /Users?count=100` over the 10,000 users;
   - creates per second (`POST /Users`, sequential).
 
@@ -26,6 +27,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import pymysql
+from pymysql.constants import CLIENT
 
 from lab.company import generate_company
 from lab.jdbc.container import DbContainer, build_image, free_port, write_sql
@@ -112,6 +115,21 @@ def main() -> int:
                 while cur.nextset():
                     pass
 
+        multi = pymysql.connect(
+            host="127.0.0.1", port=db.port, user=db.user, password=db.password, database=db.database,
+            autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS,
+        )  # fmt: skip
+
+        def raw_resource() -> None:
+            # What one SCIM user resource needs: the user row and its entitlements, one round trip.
+            with multi.cursor() as cur:
+                user_id = multi.escape(rng.choice(ids))
+                cur.execute(f"CALL GET_USER_BY_ID({user_id}); CALL GET_USER_ENTITLEMENT({user_id})")
+                while True:
+                    cur.fetchall()
+                    if not cur.nextset():
+                        break
+
         # A keep-alive stdlib connection: measures the server, not the client library.
         https = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
         auth = {"Authorization": f"Bearer {token}"}
@@ -128,6 +146,7 @@ def main() -> int:
             response.read()
 
         raw_p50, raw_p95 = percentiles(timed(raw, args.requests))
+        both_p50, both_p95 = percentiles(timed(raw_resource, args.requests))
         floor_p50, floor_p95 = percentiles(timed(status, args.requests))
         get_p50, get_p95 = percentiles(timed(scim_get, args.requests))
 
@@ -155,12 +174,14 @@ def main() -> int:
 
         print(f"users in database: {len(ids)}")
         print(f"CALL GET_USER_BY_ID (PyMySQL)   p50 {raw_p50:7.2f} ms  p95 {raw_p95:7.2f} ms")
+        print(f"CALL user + entitlements (1 trip) p50 {both_p50:5.2f} ms  p95 {both_p95:7.2f} ms")
         print(f"GET /Users/{{id}} (SCIM, HTTPS)  p50 {get_p50:7.2f} ms  p95 {get_p95:7.2f} ms")
         print(f"GET /Status (HTTPS, no database) p50 {floor_p50:6.2f} ms  p95 {floor_p95:7.2f} ms")
         print(f"ratio SCIM / raw                p50 {get_p50 / raw_p50:7.2f} x   p95 {get_p95 / raw_p95:7.2f} x")
         print(f"GET /Users?count=100            p50 {list_p50:7.2f} ms  p95 {list_p95:7.2f} ms")
         print(f"POST /Users (1 entitlement)     {creates:7.1f} creates/s")
         conn.close()
+        multi.close()
         https.close()
         client.close()
     finally:

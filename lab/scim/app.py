@@ -6,14 +6,16 @@ Routes are served twice: under `/scim/v2` and under the On-prem SCIM Server's sh
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -48,6 +50,10 @@ class ScimResponse(JSONResponse):
 def create_app(config: ServerConfig, backend: Backend | None = None) -> Starlette:
     """The ASGI app. `backend` holds the database pools (one is made from `config` if None)."""
     backend = backend or Backend(config)
+    # Handlers block on the database: they run on a plain executor sized like the pool. Cheaper per
+    # request than anyio's `to_thread` (no capacity limiter or cancel scope), measured in
+    # benchmarks/scim_bench.py.
+    workers = ThreadPoolExecutor(max_workers=config.pool_size + 2, thread_name_prefix="scim")
 
     def endpoint(
         handler: Handler, *, body: bool = False, status: int = 200
@@ -60,7 +66,8 @@ def create_app(config: ServerConfig, backend: Backend | None = None) -> Starlett
                 db = backend.database(request.headers.get(ONPREM_HEADER))
                 service = UserService(db, _base_url(request))
                 args = (request, service) if payload is None else (request, service, payload)
-                result = await run_in_threadpool(handler, *args)
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(workers, functools.partial(handler, *args))
             except ScimError as exc:
                 return _error(exc)
             except Exception:  # noqa: BLE001 - never a traceback in a response body
@@ -113,6 +120,7 @@ def create_app(config: ServerConfig, backend: Backend | None = None) -> Starlett
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        workers.shutdown(wait=False, cancel_futures=True)
         backend.close()
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)

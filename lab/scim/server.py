@@ -89,6 +89,7 @@ def run(config: ServerConfig, listen: Listen, log_level: str = "info") -> None:
         host=listen.host,
         port=listen.port,
         log_level=log_level,
+        access_log=log_level in ("debug", "trace", "info"),
         ssl_certfile=str(listen.cert) if listen.cert else None,
         ssl_keyfile=str(listen.key) if listen.key else None,
         server_header=False,

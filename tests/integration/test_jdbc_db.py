@@ -270,6 +270,40 @@ def test_changed_procedure_upgrades_a_running_database(db):
     conn.close()
 
 
+def test_reapply_widens_old_narrow_columns_in_place(db):
+    """A database made with the public lab's widths (ZIPCODE 20, COUNTRYCODE 10, ...) is widened by
+    re-applying the SQL; rows are kept and a second re-apply changes nothing."""
+    old = {"MOBILEPHONE": 50, "ZIPCODE": 20, "COUNTRYCODE": 10, "EMPLOYEENUMBER": 50}
+    narrow = ", ".join(f"MODIFY COLUMN {c} VARCHAR({n}) NULL" for c, n in old.items())
+    sql = "mariadb", "--protocol=socket", "-uroot", db.database, "-e"
+
+    def widths() -> dict[str, int]:
+        conn = db.connect()
+        rows = conn.cursor()
+        rows.execute(
+            "SELECT COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS"
+            " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'USERS' AND COLUMN_NAME IN %s",
+            (tuple(old),),
+        )
+        out = {name: int(size) for name, size in rows.fetchall()}
+        conn.close()
+        return out
+
+    conn = db.connect()
+    before = counts(conn.cursor())
+    db.exec(*sql, f"ALTER TABLE USERS {narrow}")
+    assert widths() == old
+    db.exec("lab-db-apply")
+    assert widths() == dict.fromkeys(old, 100)
+    db.exec("lab-db-apply")  # idempotent: already wide
+    assert widths() == dict.fromkeys(old, 100)
+    assert counts(conn.cursor()) == before
+    zip36 = "x" * 36  # scim2-tester's random postal codes and countries are UUIDs
+    call(conn.cursor(), "CREATE_USER", *new_user("wide.zip", ZIPCODE=zip36, COUNTRYCODE=zip36))
+    assert one(conn.cursor(), "SELECT ZIPCODE FROM USERS WHERE USER_ID = 'wide.zip'") == (zip36,)
+    conn.close()
+
+
 # --- bad environment input -----------------------------------------------------------------------
 
 

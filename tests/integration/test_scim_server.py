@@ -595,13 +595,17 @@ def _dict_conn(db: DbContainer) -> Any:
 
 
 #: scim2-tester checks that cannot pass against this database, by (check, attribute) -> why.
+#: Column widths are not among them: the SCIM-mapped columns are VARCHAR(100) or wider.
 NOT_APPLICABLE = {
     "object_deletion": "DELETE deactivates (the connector has no delete operation); the user stays readable",
-    "externalId": "the USERS table has no column for externalId",
-    "p_zipcode": "ZIPCODE is VARCHAR(20); the tester sends 36-character random postal codes",
-    "jdbc:2.0:User": "the lab extension has only read-only attributes (HIREDATE, TERMINATIONDATE)",
+    "externalId": "the USERS table has no column for externalId (asked for, patched or read back)",
+    "jdbc:2.0:User": "the lab extension's HIREDATE/TERMINATIONDATE are read-only DATE columns: the tester "
+    "cannot fill them (random UUIDs are no dates; its filler crashes on dateTime)",
     "remove attribute 'active'": "IS_ACTIVE is NOT NULL: active can be changed, not removed",
+    "in filtered results": "get users returns active users only, one page ordered by USER_ID; the tester "
+    "looks for its (possibly inactive) user in an unfiltered, unpaged list",
 }
+EXPECTED_PASSES = 72  # of 86 with scim2-tester 0.5.2: 74-77 pass; it draws some attributes at random
 
 
 def test_scim2_tester_passes_every_applicable_check(server: Server) -> None:
@@ -624,7 +628,7 @@ def test_scim2_tester_passes_every_applicable_check(server: Server) -> None:
     ]
     print(f"\nscim2-tester: {len(passed)} passed, {len(failed)} not applicable, {len(results)} checks")
     assert not unexplained, "\n".join(unexplained)
-    assert len(passed) >= 55
+    assert len(passed) >= EXPECTED_PASSES
 
 
 def test_cli_serve_creds_and_demo(db: DbContainer, tmp_path: Path) -> None:
