@@ -22,21 +22,32 @@ from lab.host.inventory import load_inventory  # noqa: E402
 from lab.host.playbooks import PLAYBOOKS, load_stack, missing_roles  # noqa: E402
 from lab.host.render import render_host  # noqa: E402
 from lab.targets.host import plan, render  # noqa: E402
-from tests.hosts.testhost import build_image, lab_ports, make_key, start_host, write_lab  # noqa: E402
+from tests.hosts.testhost import (  # noqa: E402
+    build_image,
+    free_port_overrides,
+    lab_ports,
+    make_key,
+    pin_sources,
+    port_keys,
+    snapshot_sources,
+    start_host,
+    write_lab,
+)
 
 
 def main() -> None:
     build_image()
     root = Path(tempfile.mkdtemp(prefix="lab-bench-host-"))
     key = make_key(root)
-    ctx_dir = write_lab(root / "lab", "")
+    ctx_dir = write_lab(root / "lab", "", **free_port_overrides(port_keys()))  # never a taken port
     host = start_host(key, lab_ports(ctx_dir / ".env"))
     groups = ("ldap", "db", "scim", "viewer")
     (ctx_dir / "inventory.ini").write_text("".join(f"[{g}]\n{host.inventory_line('bench')}\n" for g in groups))
     ctx = LabContext(root=ctx_dir)
     try:
         cfg = LabConfig.from_env(ctx.env_path)
-        files = render_host(cfg, load_inventory(ctx_dir / "inventory.ini"), ctx.lab_dir / "host", ctx.lab_dir)
+        inventory = load_inventory(ctx_dir / "inventory.ini")
+        files = render_host(cfg, inventory, ctx.lab_dir / "host", ctx.lab_dir, ctx.packages_dir)
         r = converge_twice(files, PLAYBOOKS / "bootstrap.yml")
         print(f"{'bootstrap':<10} first {r.first.seconds:6.1f}s  no-op {r.second.seconds:5.1f}s  "
               f"changed {r.first.changed} -> {r.second.changed}")  # fmt: skip
@@ -46,6 +57,7 @@ def main() -> None:
                 print(f"{stack:<10} not measured: role(s) not written yet: {', '.join(missing)}")
                 continue
             files = render(ctx, plan(ctx, [stack]))
+            pin_sources(files.group_vars.parent, snapshot_sources(root))  # edits elsewhere don't count
             r = converge_twice(files, PLAYBOOKS / f"{stack}.yml")
             print(f"{stack:<10} first {r.first.seconds:6.1f}s  no-op {r.second.seconds:5.1f}s  "
                   f"changed {r.first.changed} -> {r.second.changed}")  # fmt: skip

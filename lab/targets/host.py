@@ -95,7 +95,7 @@ def render(ctx: LabContext, host_plan: HostPlan) -> HostFiles:
     keep = set(wanted.services) | set(previous.services if previous else [])
     if keep:  # also what a Docker lab in this folder has, so its rendered files are not pruned
         render_content(ctx, host_plan.config, Selection([c for c in catalog if c.service in keep]))
-    return render_host(host_plan.config, host_plan.inventory, host_dir(ctx), ctx.lab_dir)
+    return render_host(host_plan.config, host_plan.inventory, host_dir(ctx), ctx.lab_dir, ctx.packages_dir)
 
 
 def host_up(
@@ -140,7 +140,7 @@ def host_verify(
 
     host_plan = plan(ctx, stacks, inventory_path, need_roles=False)
     preflight(ctx, host_plan)
-    render_host(host_plan.config, host_plan.inventory, host_dir(ctx), ctx.lab_dir)
+    render_host(host_plan.config, host_plan.inventory, host_dir(ctx), ctx.lab_dir, ctx.packages_dir)
     return run_checks(ctx, [b.stack for b in host_plan.stacks], [], target="host", junit=junit)
 
 

@@ -43,6 +43,7 @@ class RemoteUpResult:
     services: tuple[str, ...]
     tunnels: tuple[str, ...]
     seconds: float
+    all_ports: str = ""
 
 
 def parse_host(spec: str, identity: Path | None = None, inventory: Path | None = None) -> SshTarget:
@@ -184,15 +185,37 @@ def tunnel_commands(ctx: LabContext, target: SshTarget, services: list[str]) -> 
     from lab.config import LabConfig
 
     values = LabConfig.from_env(ctx.env_path).env_values()
-    key = f" -i {shlex.quote(target.key_file)}" if target.key_file else ""
     out = []
     for comp in load_catalog():
         if comp.service in services and comp.ui and comp.ui in values:
-            p = values[comp.ui]
-            out.append(
-                f"ssh -N{key} -p {target.port} -L {p}:127.0.0.1:{p} {target.user}@{target.address}  # {comp.service}"
-            )
+            out.append(f"{_ssh_forward(target, [int(values[comp.ui])])}  # {comp.service}")
     return out
+
+
+def published_ports(ctx: LabContext, services: list[str]) -> dict[str, int]:
+    """`{.env key: port}` of every published TCP port of `services` (what `lab verify` probes)."""
+    from lab.config import LabConfig
+
+    values = LabConfig.from_env(ctx.env_path).env_values()
+    out: dict[str, int] = {}
+    for comp in load_catalog():
+        if comp.service in services:
+            for p in comp.ports:
+                if p.published and p.proto == "tcp" and p.key in values:
+                    out[p.key] = int(values[p.key])
+    return out
+
+
+def all_ports_tunnel(ctx: LabContext, target: SshTarget, services: list[str]) -> str:
+    """One `ssh -L` forwarding every published port (LDAP, SCIM, the UIs): for clients and `lab verify`."""
+    ports = sorted(set(published_ports(ctx, services).values()))
+    return f"{_ssh_forward(target, ports)}  # all published ports" if ports else ""
+
+
+def _ssh_forward(target: SshTarget, ports: list[int]) -> str:
+    key = f" -i {shlex.quote(target.key_file)}" if target.key_file else ""
+    forwards = " ".join(f"-L {p}:127.0.0.1:{p}" for p in ports)
+    return f"ssh -N{key} -p {target.port} {forwards} {target.user}@{target.address}"
 
 
 def remote_up(ctx: LabContext, names: list[str], host: str, *, identity: Path | None = None) -> RemoteUpResult:
@@ -212,8 +235,15 @@ def remote_up(ctx: LabContext, names: list[str], host: str, *, identity: Path | 
         _ship(client, ctx.lab_dir, rendered.files, directory, config.env_values())
         project = shlex.quote(config.core.project)
         prefix = f"cd {shlex.quote(directory)} && set -a && . ./lab.env && set +a && "
-        cmd = f"{prefix}{compose} -p {project} -f .lab/compose.yml up -d --build --remove-orphans"
-        rc, out, err = run(client, cmd, timeout=1800)
+        base = f"{prefix}{compose} -p {project} -f .lab/compose.yml"
+        missing = _missing_images(client, rendered.images)
+        if missing:  # tags carry a hash of their build context: an existing tag is up to date
+            rc, out, err = run(client, f"{base} build {' '.join(map(shlex.quote, missing))}", timeout=3600)
+            if rc != 0:
+                raise TargetError(
+                    Problem(f"building {', '.join(missing)} on {target.label} failed: {_tail(err or out)}")
+                )
+        rc, out, err = run(client, f"{base} up -d --no-build --remove-orphans", timeout=1800)
         if rc != 0:
             raise TargetError(Problem(f"compose up on {target.label} failed: {_tail(err or out)}"))
         _wait_healthy(client, target, config.core.project, config.core.health_timeout)
@@ -235,7 +265,17 @@ def remote_up(ctx: LabContext, names: list[str], host: str, *, identity: Path | 
         services=services,
         tunnels=tuple(tunnel_commands(ctx, target, list(services))),
         seconds=time.monotonic() - started,
+        all_ports=all_ports_tunnel(ctx, target, list(services)),
     )
+
+
+def _missing_images(client: paramiko.SSHClient, images: dict[str, str]) -> list[str]:
+    """Services whose image tag does not exist on the remote engine yet."""
+    return [
+        svc
+        for svc, tag in sorted(images.items())
+        if run(client, f"docker image inspect -f . {shlex.quote(tag)}")[0] != 0
+    ]
 
 
 def _ship(

@@ -21,6 +21,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 IMAGE = "okta-lab/testhost:bookworm"
 LABEL = "okta-lab.test=host"
+#: Unique to this test session: whatever cleans up filters by it, never by the shared LABEL.
+SESSION_LABEL = f"okta-lab.test.session={uuid.uuid4().hex[:12]}"
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def start_host(key: Path, ports: Iterable[int] = (), *, timeout: float = 60) -> 
     ssh_port = free_port()
     args = [
         "docker", "run", "-d", "--name", name, "--hostname", name.removeprefix("lab-"),
-        "--label", LABEL,
+        "--label", LABEL, "--label", SESSION_LABEL,
         "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--tmpfs", "/run", "--tmpfs", "/run/lock",
         "-p", f"127.0.0.1:{ssh_port}:22",
     ]  # fmt: skip
@@ -186,3 +188,33 @@ def port_keys() -> list[str]:
             if extra.get("port"):
                 keys.append(f.alias or name)
     return keys
+
+
+#: Roles that copy the okta-lab source to the host (`<role>_source_dir`, default: the checkout).
+SOURCE_ROLES = ("viewer", "scim")
+
+
+def snapshot_sources(directory: Path) -> Path:
+    """A frozen copy of what the source-copying roles ship (lab/, pyproject.toml, README.md).
+
+    Other engineers edit the working tree while tests run; converging from a snapshot keeps the
+    idempotence gate about the roles, not about edits made between the two runs.
+    """
+    import shutil
+
+    from lab import RESOURCES
+
+    dest = directory / "source"
+    if not dest.exists():
+        shutil.copytree(RESOURCES / "lab", dest / "lab", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(RESOURCES / name, dest / name)
+    return dest
+
+
+def pin_sources(group_vars_dir: Path, snapshot: Path) -> None:
+    """Point the source-copying roles at `snapshot` (an extra file in `.lab/host/group_vars/all/`)."""
+    import yaml
+
+    text = yaml.safe_dump({f"{role}_source_dir": str(snapshot) for role in SOURCE_ROLES})
+    (group_vars_dir / "test-sources.yml").write_text(f"# written by the test harness\n{text}")

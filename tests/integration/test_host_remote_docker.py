@@ -1,11 +1,14 @@
 """This machine over SSH on 127.0.0.1 as the remote Docker host: prepare, `lab up --host`, tunnels.
 
 Docker is already installed here, so `prepare-docker` proves idempotence (no change) rather than a
-fresh install; the lab runs on the "remote" loopback and is reached through the printed tunnel.
+fresh install. The default labs (ldap, jdbc, viewer) run on the "remote" loopback; `lab verify`
+then runs through the printed tunnel, opened on local ports that differ from the remote ones, so
+every probe that passes went through SSH.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -15,17 +18,21 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from lab.config import LabConfig
 from tests.hosts.sshd import LocalSshd, local_sshd
 from tests.hosts.testhost import free_port, port_keys, require_docker, write_lab
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
+DEFAULT_SERVICES = {"openldap", "ldap-ui", "db", "dbgate", "scim", "viewer"}
+SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"]
 
 
-def lab(directory: Path, *args: str, timeout: int = 1200) -> subprocess.CompletedProcess[str]:
+def lab(directory: Path, *args: str, timeout: int = 2400) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lab", "-C", str(directory), *args],
         capture_output=True,
@@ -33,6 +40,26 @@ def lab(directory: Path, *args: str, timeout: int = 1200) -> subprocess.Complete
         check=False,
         timeout=timeout,
     )
+
+
+@dataclass(frozen=True)
+class RemoteLab:
+    dir: Path
+    project: str
+    up: subprocess.CompletedProcess[str]
+
+    def tunnels(self) -> list[str]:
+        return [line.strip() for line in self.up.stdout.splitlines() if line.strip().startswith("ssh -N")]
+
+    def containers(self) -> dict[str, tuple[str, str]]:
+        """Compose service -> (container id, image), for this test's project only (unique label)."""
+        out = subprocess.run(
+            ["docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={self.project}",
+             "--format", '{{.Label "com.docker.compose.service"}}\t{{.ID}}\t{{.Image}}'],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        rows = [line.split("\t") for line in out.splitlines() if line.count("\t") == 2]
+        return {svc: (cid, image) for svc, cid, image in rows}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +70,8 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSshd]:
 
 
 @pytest.fixture(scope="module")
-def remote_lab(sshd: LocalSshd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def remote_lab(sshd: LocalSshd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteLab]:
+    """The default labs, started once for the module with `lab up --host ci` (an inventory name)."""
     project = f"remote{free_port()}"
     ports = {k: str(free_port()) for k in port_keys()}
     d = write_lab(
@@ -53,11 +81,16 @@ def remote_lab(sshd: LocalSshd, tmp_path_factory: pytest.TempPathFactory) -> Ite
         LAB_PROJECT=project,
         **ports,
     )
+    remote_dir = f"/opt/okta-lab/{project}"
     try:
-        yield d
-    finally:
-        lab(d, "down")
-        shutil.rmtree(f"/opt/okta-lab/{project}", ignore_errors=True)
+        yield RemoteLab(d, project, lab(d, "up", "--host", "ci"))
+    finally:  # only this project's containers, networks and volumes; shared images stay
+        compose = shutil.which("docker-compose") or "docker-compose"
+        subprocess.run(
+            [compose, "-p", project, "-f", f"{remote_dir}/.lab/compose.yml", "down", "-v", "--remove-orphans"],
+            capture_output=True, check=False, cwd=remote_dir if Path(remote_dir).is_dir() else None,
+        )  # fmt: skip
+        shutil.rmtree(remote_dir, ignore_errors=True)
 
 
 def test_prepare_docker_is_idempotent(sshd: LocalSshd, tmp_path: Path) -> None:
@@ -76,26 +109,123 @@ def test_prepare_docker_without_access_is_one_clear_line(sshd: LocalSshd, tmp_pa
     assert "SSH authentication failed" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_up_on_remote_host_then_verify_through_the_tunnel(remote_lab: Path, sshd: LocalSshd) -> None:
-    up = lab(remote_lab, "up", "ldap", "--host", "ci")
-    assert up.returncode == 0, up.stdout + up.stderr
-    again = lab(remote_lab, "host", "docker-up", "ci", "ldap")
-    assert again.returncode == 0, again.stderr
-    tunnels = [line.strip() for line in again.stdout.splitlines() if line.strip().startswith("ssh -N")]
-    assert tunnels and "# ldap-ui" in tunnels[0]
-    verify = lab(remote_lab, "verify", "ldap")
-    assert verify.returncode == 0, verify.stdout[-2000:]
-    # The printed tunnel works: run it with a free local port (the remote port is on this machine).
-    local = free_port()
-    argv = shlex.split(tunnels[0].split("#")[0])
-    argv[argv.index("-L") + 1] = re.sub(r"^\d+:", f"{local}:", argv[argv.index("-L") + 1])
-    argv[1:1] = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"]
-    tunnel = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        status = _http_status(f"http://127.0.0.1:{local}/", timeout=20)
-        assert status in (200, 401)
-    finally:
-        tunnel.terminate()
+def test_up_on_remote_host_starts_the_default_labs(remote_lab: RemoteLab) -> None:
+    up = remote_lab.up
+    assert up.returncode == 0, (up.stdout + up.stderr)[-4000:]
+    assert all(s in up.stdout for s in DEFAULT_SERVICES), up.stdout
+    assert set(remote_lab.containers()) >= DEFAULT_SERVICES
+    cfg = LabConfig.from_env(remote_lab.dir / ".env")
+    ui = {t.rsplit("# ", 1)[-1] for t in remote_lab.tunnels() if "# all published ports" not in t}
+    assert ui == {"ldap-ui", "dbgate", "viewer"}
+    assert f"-L {cfg.ldap.port}:127.0.0.1:{cfg.ldap.port}" in remote_lab.tunnels()[-1]
+
+
+def test_ports_stay_on_the_remote_loopback(remote_lab: RemoteLab) -> None:
+    out = subprocess.run(
+        ["docker", "ps", "--filter", f"label=com.docker.compose.project={remote_lab.project}",
+         "--format", "{{.Ports}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    published = re.findall(r"([0-9.:\[\]]+):\d+->", out)
+    assert published and set(published) == {"127.0.0.1"}, out
+
+
+def test_verify_passes_through_the_printed_tunnel(remote_lab: RemoteLab, tmp_path: Path) -> None:
+    """Open the printed all-ports tunnel on different local ports and point `lab verify` at them."""
+    assert remote_lab.up.returncode == 0
+    line = next(t for t in remote_lab.tunnels() if t.endswith("# all published ports"))
+    argv, local = _relocate(line)
+    remote_to_key = {
+        v: k for k, v in LabConfig.from_env(remote_lab.dir / ".env").env_values().items() if k in port_keys()
+    }
+    env_text = (remote_lab.dir / ".env").read_text()
+    for remote, here in local.items():
+        key = remote_to_key[str(remote)]
+        env_text = re.sub(rf"(?m)^{key}=.*$", f"{key}={here}", env_text)
+    # Checks that read persistent state (the SCIM token's mode) look in the lab's `data/`; the
+    # "remote" is this machine, so its data folder is linked here (a real remote is not: docs/hosts.md).
+    data = remote_lab.dir / "data"
+    if not data.exists():
+        data.symlink_to(f"/opt/okta-lab/{remote_lab.project}/data")
+    tunnel_env = tmp_path / "tunnel.env"
+    tunnel_env.write_text(env_text)
+    tunnel_env.chmod(0o600)
+    with _tunnel(argv, list(local.values())):
+        r = lab(
+            remote_lab.dir, "--env-file", str(tunnel_env), "verify", "ldap", "jdbc", "viewer", "--json", timeout=900
+        )
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    report = json.loads(r.stdout)
+    assert report["ok"]
+    outcomes = {(x["component"], x["outcome"]) for x in report["results"]}
+    assert {x["outcome"] for x in report["results"]} <= {"passed", "skipped"}
+    for component in ("ldap", "jdbc", "scim", "viewer"):  # every stack's checks really ran
+        assert (component, "passed") in outcomes, outcomes
+
+
+@pytest.mark.parametrize("service", ["ldap-ui", "dbgate", "viewer"])
+def test_each_ui_answers_through_its_tunnel(remote_lab: RemoteLab, service: str) -> None:
+    assert remote_lab.up.returncode == 0
+    line = next(t for t in remote_lab.tunnels() if t.endswith(f"# {service}"))
+    argv, local = _relocate(line)
+    (here,) = local.values()
+    with _tunnel(argv, [here]):
+        assert _http_status(f"http://127.0.0.1:{here}/", timeout=30) in (200, 302, 401)
+
+
+def test_second_up_recreates_nothing(remote_lab: RemoteLab) -> None:
+    """No container is recreated unless its image changed (a build context edited meanwhile)."""
+    assert remote_lab.up.returncode == 0
+    before = remote_lab.containers()
+    again = lab(remote_lab.dir, "host", "docker-up", "ci")
+    assert again.returncode == 0, again.stderr[-2000:]
+    after = remote_lab.containers()
+    assert set(after) == set(before)
+    kept = [svc for svc in before if before[svc][1] == after[svc][1]]
+    assert kept, "every image changed between two runs"
+    assert {svc: after[svc] for svc in kept} == {svc: before[svc] for svc in kept}
+
+
+def _relocate(line: str) -> tuple[list[str], dict[int, int]]:
+    """The printed command with every `-L P:127.0.0.1:P` moved to a free local port: {P: local}."""
+    argv = shlex.split(line.split("#")[0])
+    local: dict[int, int] = {}
+    for i, arg in enumerate(argv):
+        if i and argv[i - 1] == "-L":
+            here, host, remote = arg.split(":")
+            assert here == remote and host == "127.0.0.1", arg
+            local[int(remote)] = free_port()
+            argv[i] = f"{local[int(remote)]}:127.0.0.1:{remote}"
+    assert local and all(a != b for a, b in local.items())
+    return [argv[0], *SSH_OPTS, "-o", "ExitOnForwardFailure=yes", *argv[1:]], local
+
+
+class _tunnel:
+    """Run an `ssh -N -L` command until the block ends; wait until every local port accepts."""
+
+    def __init__(self, argv: list[str], ports: list[int]) -> None:
+        self.argv, self.ports = argv, ports
+
+    def __enter__(self) -> subprocess.Popen[bytes]:
+        import socket
+
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        for port in self.ports:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                    break
+                except OSError:
+                    if self.proc.poll() is not None or time.monotonic() > deadline:
+                        self.proc.kill()
+                        pytest.fail(f"tunnel did not open: {self.proc.stderr.read().decode()[-500:]}")  # type: ignore[union-attr]
+                    time.sleep(0.3)
+        return self.proc
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 def _http_status(url: str, timeout: float) -> int:

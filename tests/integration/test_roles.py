@@ -1,48 +1,64 @@
 """The idempotence gate: every role converges a bare test host, and a second run changes nothing.
 
-Adding a role's stack is one `pytest.param` entry in CASES; a stack whose roles are not written yet
-is skipped with the missing role named (never a Docker skip: without an engine and with CI set,
-these tests fail).
+Adding a role's stack is one `pytest.param` entry in CASES. Every role the playbooks name exists, so
+nothing is skipped: a missing role fails the case (without an engine and with CI set, these tests
+fail too). Every port the test host publishes is a free loopback port chosen here, so the cases
+never collide with other labs running on the same machine.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 
 from lab.config import LabConfig
 from lab.context import LabContext
 from lab.host.ansible import converge_twice
 from lab.host.inventory import load_inventory
-from lab.host.playbooks import PLAYBOOKS, ROLES, load_stack, missing_roles
+from lab.host.playbooks import PLAYBOOKS, load_stack, missing_roles
 from lab.host.render import HostFiles, render_host
 from lab.targets.host import host_verify, plan, render
 from tests.hosts.testhost import (
     TestHost,
     build_image,
+    free_port_overrides,
     lab_ports,
     make_key,
+    pin_sources,
+    port_keys,
     require_docker,
+    snapshot_sources,
     start_host,
     write_lab,
 )
 
 GROUPS = ("lab", "ldap", "db", "scim", "viewer")
+#: The trust store every case starts from: this machine's CAs (TLS interception) plus one made here.
+SYSTEM_CAS = "/usr/local/share/ca-certificates"
 
-
-def _needs(*roles: str) -> pytest.MarkDecorator:
-    missing = [r for r in roles if not (ROLES / r / "tasks" / "main.yml").is_file()]
-    return pytest.mark.skipif(bool(missing), reason=f"role(s) not written yet: {', '.join(missing)}")
-
-
-# (playbook stem, roles it needs). One entry per stack; `bootstrap` proves the harness itself.
+# Playbook stems, one per stack; `bootstrap` proves the harness and the common role.
 CASES = [
     pytest.param("bootstrap", id="common"),
-    pytest.param("ldap", id="ldap", marks=_needs(*load_stack("ldap").roles)),
-    pytest.param("jdbc", id="jdbc", marks=_needs(*load_stack("jdbc").roles)),
-    pytest.param("viewer", id="viewer", marks=_needs(*load_stack("viewer").roles)),
+    pytest.param("viewer", id="viewer"),
+    pytest.param("jdbc", id="jdbc"),
+    pytest.param("ldap", id="ldap"),
 ]
+
+
+def _test_ca(directory: Path) -> Path:
+    """A throw-away CA certificate the common role must install into the host's trust store."""
+    key, crt = directory / "test-ca.key", directory / "okta-lab-test-ca.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", str(key), "-out", str(crt), "-days", "2", "-subj", "/CN=okta-lab test CA"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return crt
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +68,15 @@ def native_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabCo
     build_image()
     root = tmp_path_factory.mktemp("native")
     key = make_key(root)
-    write_lab(root / "lab", "")
-    host = start_host(key, lab_ports(root / "lab" / ".env"))
+    ports = free_port_overrides(port_keys())
+    ca = _test_ca(root)
+    write_lab(root / "lab", "", LAB_EXTRA_CA_CERTS=f"{SYSTEM_CAS},{ca}", **ports)
+    published = lab_ports(root / "lab" / ".env")
+    assert published == sorted({int(p) for p in ports.values()}), "a published port was not chosen here"
+    host = start_host(key, published)
     inventory = "".join(f"[{g}]\n{host.inventory_line('testhost')}\n\n" for g in GROUPS)
     (root / "lab" / "inventory.ini").write_text(inventory)
+    snapshot_sources(root)
     try:
         yield LabContext(root=root / "lab"), host
     finally:
@@ -65,8 +86,11 @@ def native_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabCo
 def _files(ctx: LabContext, stack: str) -> HostFiles:
     if stack == "bootstrap":  # the bootstrap playbook alone: no content to render
         cfg = LabConfig.from_env(ctx.env_path)
-        return render_host(cfg, load_inventory(ctx.root / "inventory.ini"), ctx.lab_dir / "host", ctx.lab_dir)
-    return render(ctx, plan(ctx, [stack]))
+        inventory = load_inventory(ctx.root / "inventory.ini")
+        return render_host(cfg, inventory, ctx.lab_dir / "host", ctx.lab_dir, ctx.packages_dir)
+    files = render(ctx, plan(ctx, [stack]))
+    pin_sources(files.group_vars.parent, snapshot_sources(ctx.root.parent))
+    return files
 
 
 @pytest.mark.docker
@@ -76,7 +100,7 @@ def test_converges_twice_without_changes(native_lab: tuple[LabContext, TestHost]
     ctx, _host = native_lab
     playbook = PLAYBOOKS / f"{stack}.yml"
     if stack != "bootstrap":
-        assert not missing_roles(load_stack(stack))
+        assert not missing_roles(load_stack(stack)), f"stack {stack}: role(s) not in roles/"
     result = converge_twice(_files(ctx, stack), playbook)
     assert result.first.ok
     assert result.first.hosts and result.first.hosts[0].failed == 0
@@ -104,3 +128,28 @@ def test_bootstrap_left_the_host_ready(native_lab: tuple[LabContext, TestHost]) 
     assert "project=oktalab" in r.stdout
     for tool in ("/ss", "/ps", "/debconf-get-selections"):
         assert tool in r.stdout
+
+
+@pytest.mark.docker
+def test_bootstrap_trusts_the_extra_cas(native_lab: tuple[LabContext, TestHost]) -> None:
+    """The CAs the images trust land in the host's store, and leave it when no longer configured."""
+    ctx, host = native_lab
+    files = _files(ctx, "bootstrap")
+    cas = yaml.safe_load(files.group_vars.read_text())["common_extra_ca_certs"]
+    assert "okta-lab-test-ca.crt" in cas
+    converge_twice(files, PLAYBOOKS / "bootstrap.yml")
+    listed = host.exec("ls", "/usr/local/share/ca-certificates/okta-lab")
+    assert sorted(listed.stdout.split()) == sorted(cas)
+    bundle = host.exec("cat", "/etc/ssl/certs/ca-certificates.crt").stdout
+    assert cas["okta-lab-test-ca.crt"].strip() in bundle
+    # Dropped from the config: the next converge removes it from the store.
+    text = ctx.env_path.read_text()
+    ctx.env_path.write_text(re.sub(r"(?m)^LAB_EXTRA_CA_CERTS=.*$", f"LAB_EXTRA_CA_CERTS={SYSTEM_CAS}", text))
+    try:
+        files = _files(ctx, "bootstrap")
+        assert "okta-lab-test-ca.crt" not in yaml.safe_load(files.group_vars.read_text())["common_extra_ca_certs"]
+        converge_twice(files, PLAYBOOKS / "bootstrap.yml")
+        assert "okta-lab-test-ca.crt" not in host.exec("ls", "/usr/local/share/ca-certificates/okta-lab").stdout
+        assert cas["okta-lab-test-ca.crt"].strip() not in host.exec("cat", "/etc/ssl/certs/ca-certificates.crt").stdout
+    finally:
+        ctx.env_path.write_text(text)

@@ -86,3 +86,33 @@ def test_empty_group_and_missing_inventory(project: Path) -> None:
 def test_plan_lists_hosts_once(project: Path) -> None:
     p = plan(LabContext(root=project), ["bootstrap"])
     assert [t.name for t in p.targets] == ["h1", "h2"]
+
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+
+
+def test_extra_cas_are_rendered_for_the_common_role(project: Path) -> None:
+    """The hosts trust the same CAs as the image builds: LAB_EXTRA_CA_CERTS plus packages/*.crt."""
+    cas = project / "cas"
+    cas.mkdir()
+    (cas / "corp.pem").write_text(PEM)
+    (cas / "notes.crt").write_text("not a certificate")
+    packages = project / "packages"
+    packages.mkdir()
+    (packages / "vendor.crt").write_text(PEM)
+    with (project / ".env").open("a") as fh:
+        fh.write(f"LAB_EXTRA_CA_CERTS={cas}\n")
+    cfg = LabConfig.from_env(project / ".env")
+    files = render_host(
+        cfg, load_inventory(project / "inventory.ini"), project / ".lab" / "host", project / ".lab", packages
+    )
+    data = yaml.safe_load(files.group_vars.read_text())
+    assert data["common_extra_ca_certs"] == {"corp.crt": PEM, "vendor.crt": PEM}
+
+
+def test_no_extra_cas_renders_an_empty_map(project: Path) -> None:
+    with (project / ".env").open("a") as fh:
+        fh.write("LAB_EXTRA_CA_CERTS=\n")
+    cfg = LabConfig.from_env(project / ".env")
+    files = render_host(cfg, load_inventory(project / "inventory.ini"), project / ".lab" / "host", project / ".lab")
+    assert yaml.safe_load(files.group_vars.read_text())["common_extra_ca_certs"] == {}
