@@ -31,7 +31,7 @@ def free_port() -> int:
 def build_image(runner: Runner, tag: str = IMAGE, base_image: str = "debian:bookworm-slim") -> str:
     """Build compose/db into `tag` (cached layers make rebuilds cheap)."""
     runner.run(
-        ["docker", "build", "-q", "--build-arg", f"BASE_IMAGE={base_image}", "-t", tag,
+        ["docker", "build", "--force-rm", "-q", "--build-arg", f"BASE_IMAGE={base_image}", "-t", tag,
          str(RESOURCES / "compose" / "db")],
         timeout=1200,
     )  # fmt: skip

@@ -94,7 +94,9 @@ class DockerTarget:
             if force or not client.images.list(name=tag):
                 missing.append(comp.service)
         if missing:
-            self.run_compose("build", *missing, timeout=3600)
+            # v1 leaves a failed step's container behind unless told otherwise (v2 has no such flag)
+            extra = ["--force-rm"] if self.compose.variant == "v1" else []
+            self.run_compose("build", *extra, *missing, timeout=3600)
         return missing
 
     def up(self, components: list[Component]) -> None:

@@ -58,7 +58,7 @@ def require_docker() -> None:
 def build_image() -> str:
     base = os.environ.get("LAB_BASE_IMAGE", "debian:bookworm-slim")
     proc = subprocess.run(
-        ["docker", "build", "-q", "--build-arg", f"BASE_IMAGE={base}", "-t", IMAGE, str(HERE)],
+        ["docker", "build", "--force-rm", "-q", "--build-arg", f"BASE_IMAGE={base}", "-t", IMAGE, str(HERE)],
         capture_output=True,
         text=True,
         check=False,

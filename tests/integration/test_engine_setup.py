@@ -33,7 +33,7 @@ def sh(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def machine(docker_engine: None) -> Iterator[str]:
     if sh("docker", "image", "inspect", IMAGE).returncode != 0:
-        build = subprocess.run(["docker", "build", "-q", "-t", IMAGE, "-"], input=DOCKERFILE, text=True,
+        build = subprocess.run(["docker", "build", "--force-rm", "-q", "-t", IMAGE, "-"], input=DOCKERFILE, text=True,
                                capture_output=True, check=False)  # fmt: skip
         assert build.returncode == 0, build.stderr
     name = f"lab-fresh-{uuid.uuid4().hex[:8]}"

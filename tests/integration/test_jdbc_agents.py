@@ -65,7 +65,7 @@ def build_agent(
         (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
         (ctx / rel).write_bytes(data)
     tag = f"okta-lab-test/{service}:{ctx.name[-6:]}"
-    args = ["build", "-t", tag, "--build-arg", f"BASE_IMAGE={tools}",
+    args = ["build", "--force-rm", "-t", tag, "--build-arg", f"BASE_IMAGE={tools}",
             "--build-arg", f"RPM_INSTALL_FLAGS={DEBIAN_RPM_FLAGS}"]  # fmt: skip
     if service == "okta-scim":
         args += ["--build-arg", "MYSQL_CONNECTOR_VERSION="]  # no Maven Central in tests

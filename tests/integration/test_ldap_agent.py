@@ -44,7 +44,7 @@ def wait_for(fn, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def agent(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     tmp = tmp_path_factory.mktemp("agent")
-    docker("build", "-q", "-t", IMAGE, str(build_context(tmp, build_fake_agent_deb)))
+    docker("build", "--force-rm", "-q", "-t", IMAGE, str(build_context(tmp, build_fake_agent_deb)))
     data = tmp / "data"
     for sub in ("conf", "lib", "logs"):
         (data / sub).mkdir(parents=True)
@@ -105,7 +105,7 @@ def test_registration_starts_the_agent_and_persists(agent: tuple[str, Path]) -> 
 
 def test_invalid_package_fails_the_build_with_one_clear_line(docker_engine: None, tmp_path: Path) -> None:
     ctx = build_context(tmp_path, write_invalid_deb)
-    proc = docker("build", "-t", "okta-lab-test/agent-broken", str(ctx), check=False)
+    proc = docker("build", "--force-rm", "-t", "okta-lab-test/agent-broken", str(ctx), check=False)
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr
     assert "OktaLDAPAgent-00.00.00-broken.x86_64.deb is not a valid .deb package" in text

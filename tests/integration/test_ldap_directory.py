@@ -110,7 +110,7 @@ class Slapd:
 @pytest.fixture(scope="session")
 def openldap_image(docker_engine: None) -> str:
     subprocess.run(
-        ["docker", "build", "-q", "-t", IMAGE, str(RESOURCES / "compose" / "openldap")],
+        ["docker", "build", "--force-rm", "-q", "-t", IMAGE, str(RESOURCES / "compose" / "openldap")],
         check=True, capture_output=True,
     )  # fmt: skip
     return IMAGE
