@@ -73,7 +73,8 @@ chmod 0755 %{buildroot}/opt/OktaProvisioningAgent/configure_agent.sh
 
 def build_tools_image(base_image: str = "debian:bookworm-slim") -> str:
     subprocess.run(
-        ["docker", "build", "--force-rm", "-q", "--build-arg", f"BASE_IMAGE={base_image}", "-t", TOOLS_IMAGE, str(HERE)],
+        ["docker", "build", "--force-rm", "-q", "--build-arg", f"BASE_IMAGE={base_image}",
+         "-t", TOOLS_IMAGE, str(HERE)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     return TOOLS_IMAGE
