@@ -116,6 +116,7 @@ def up(
     *,
     on_update: Callable[[list[ServiceState], float], None] | None = None,
     on_step: Callable[[str], None] | None = None,
+    rebuild: bool = False,
 ) -> UpResult:
     step = on_step or (lambda _msg: None)
     config = load_config(ctx)
@@ -148,7 +149,7 @@ def up(
     for comp in selection.components:
         (ctx.data_dir / comp.service).mkdir(parents=True, exist_ok=True)
     step("building images that changed")
-    built = target.build(wanted.components, rendered.images)
+    built = target.build(wanted.components, rendered.images, force=rebuild)
     step("starting services")
     target.up(wanted.components)
     step("waiting for health checks")

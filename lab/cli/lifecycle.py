@@ -37,6 +37,7 @@ def up_cmd(
     ctx: typer.Context,
     names: list[str] = typer.Argument(None, help="Stacks or services (default: LAB_STACKS)."),
     host: str = typer.Option("", "--host", help="Run on a remote Docker host over SSH (see `lab host`)."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the images from the base image, without cache."),
 ) -> None:
     """Build what changed, start the services, wait until healthy, print the demo card."""
     lab = lab_context(ctx)
@@ -51,7 +52,9 @@ def up_cmd(
         def on_update(states: list[ServiceState], elapsed: float) -> None:
             live.update(_progress_table(states, elapsed))
 
-        result = up(lab, names or [], on_update=on_update, on_step=lambda m: live.console.print(f"› {m}"))
+        result = up(
+            lab, names or [], on_update=on_update, on_step=lambda m: live.console.print(f"› {m}"), rebuild=rebuild
+        )
     for comp, why in result.selection.skipped:
         note(f"{comp.service} skipped: {why}")
     if result.built:

@@ -84,7 +84,10 @@ class DockerTarget:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def build(self, components: list[Component], images: dict[str, str], force: bool = False) -> list[str]:
-        """Build the images that do not exist yet (tags carry a hash of their build context)."""
+        """Build the images that do not exist yet (tags carry a hash of their build context).
+
+        `force` rebuilds every image from its base, without the build cache.
+        """
         client = docker_client()
         missing = []
         for comp in components:
@@ -96,6 +99,7 @@ class DockerTarget:
         if missing:
             # v1 leaves a failed step's container behind unless told otherwise (v2 has no such flag)
             extra = ["--force-rm"] if self.compose.variant == "v1" else []
+            extra += ["--no-cache"] if force else []
             self.run_compose("build", *extra, *missing, timeout=3600)
         return missing
 
