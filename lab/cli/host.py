@@ -130,27 +130,11 @@ def verify_cmd(
     as_json: Json = False,
 ) -> None:
     """Run the tests/infra checks against the hosts (testinfra over SSH)."""
+    from lab.cli.verify import show_report
     from lab.targets.host import host_verify
 
     report = host_verify(lab_context(ctx), stacks or [], inventory_path=inventory, junit=junit)
-    if as_json:
-        print_json({"ok": report.ok, "results": [r.to_dict() for r in report.results]})
-    else:
-        table = Table("component", "check", "result", "detail")
-        for r in report.results:
-            table.add_row(
-                r.component,
-                r.name,
-                {"passed": "ok", "skipped": "skip"}.get(r.outcome, "FAIL"),
-                r.message,
-            )
-        console.print(table)
-        passed = sum(r.outcome == "passed" for r in report.results)
-        console.print(f"{passed}/{len(report.results)} checks passed")
-    if not report.ok:
-        raise typer.Exit(1)
-    if report.warnings:
-        raise typer.Exit(3)
+    show_report(report, as_json)
 
 
 @app.command("render")

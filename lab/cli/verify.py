@@ -10,7 +10,7 @@ from rich.table import Table
 
 from lab.cli.common import console, lab_context, print_json
 from lab.pipeline import current
-from lab.verify import run_checks
+from lab.verify import CheckResult, VerifyReport, run_checks
 
 
 def register(app: typer.Typer) -> None:
@@ -27,10 +27,15 @@ def verify_cmd(
     lab = lab_context(ctx)
     _, state = current(lab)
     report = run_checks(lab, names or [], state.services, target=state.target, junit=junit)
+    show_report(report, as_json)
+
+
+def show_report(report: VerifyReport, as_json: bool) -> None:
+    """Print a verify report (a table per component, or JSON) and exit 1 on failure, 3 on warnings."""
     if as_json:
         print_json({"ok": report.ok, "results": [r.to_dict() for r in report.results]})
     else:
-        by_component: dict[str, list] = {}  # type: ignore[type-arg]
+        by_component: dict[str, list[CheckResult]] = {}
         for r in report.results:
             by_component.setdefault(r.component, []).append(r)
         for component, results in by_component.items():
