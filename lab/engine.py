@@ -174,8 +174,11 @@ def ensure_base_image(
         return "present"
     if source in ("pull", "auto"):
         step(f"trying to pull {image}")
-        if runner.run(["docker", "pull", image], check=False, timeout=120).ok:
-            return "pulled"
+        try:
+            if runner.run(["docker", "pull", image], check=False, timeout=30).ok:
+                return "pulled"
+        except TargetError:  # no registry answered in time
+            pass
         if source == "pull":
             raise TargetError(Problem(f"could not pull {image}", "set LAB_BASE_IMAGE_SOURCE=debootstrap"))
     if not shutil.which("debootstrap"):
