@@ -27,6 +27,7 @@ from lab.viewer import pages
 from lab.viewer.assets import player_dir
 from lab.viewer.auth import CALLBACK_PATH, OidcAuth, current_user, discover
 from lab.viewer.index import RecordingIndex
+from lab.viewer.pam import PamClient, PamDirectory
 from lab.viewer.security import RateLimiter, SecurityHeaders, content_security_policy, csrf_token
 from lab.viewer.storage import Storage
 
@@ -45,6 +46,7 @@ class Viewer:
     login_limit: RateLimiter
     playback_limit: RateLimiter
     jinja: Environment
+    pam: PamDirectory | None = None  # the optional Okta Privileged Access enrichment of the graph
 
     def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         snap = self.index.snapshot
@@ -105,16 +107,23 @@ def create_app(
         login_limit=RateLimiter(settings.login_rate, 60.0),
         playback_limit=RateLimiter(settings.playback_rate, 60.0),
         jinja=jinja,
+        pam=PamDirectory(PamClient.from_settings(settings), settings.index_refresh_seconds)
+        if settings.pam_enabled
+        else None,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if background_index:
             index.start()
+            if viewer.pam is not None:
+                viewer.pam.start()
         try:
             yield
         finally:
             index.stop()
+            if viewer.pam is not None:
+                viewer.pam.stop()
 
     routes = [
         Route("/health", pages.health),
@@ -160,6 +169,8 @@ def create_app(
     app.state.viewer = viewer
     if not background_index:
         index.refresh_now()
+        if viewer.pam is not None:
+            viewer.pam.refresh_now()
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from lab.viewer.asciicast import InvalidCast, inspect
 from lab.viewer.auth import current_user, login_required, password_ok
 from lab.viewer.index import FACETS, PER_PAGE_CHOICES, SORTS, Query, Snapshot
 from lab.viewer.names import Recording, parse, valid_id
+from lab.viewer.pam import GraphTeam, build_graph
 from lab.viewer.security import csrf_ok, csrf_token
 from lab.viewer.storage import NotFound, StorageError
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from lab.viewer.app import Viewer
 
 MAX_PAGE = 10**9
+log = logging.getLogger("lab.viewer.pages")
 
 
 def _viewer(request: Request) -> Viewer:
@@ -351,42 +354,58 @@ async def download(request: Request) -> Response:
 
 @login_required
 async def graph(request: Request) -> Response:
+    """Team -> project -> server from the index, enriched from Okta PAM when configured."""
     viewer = _viewer(request)
     tree = viewer.index.snapshot.tree
-    layout = graph_layout(tree)
-    return viewer.render(request, "graph.html", tree=tree, layout=layout)
+    state = viewer.pam.state if viewer.pam is not None else None
+    try:
+        teams = build_graph(tree, state.inventory if state else None)
+    except Exception as exc:  # the enrichment must never cost the page: fall back to names
+        log.error("graph enrichment failed: %s", type(exc).__name__)
+        teams = build_graph(tree)
+    return viewer.render(request, "graph.html", teams=teams, layout=graph_layout(teams), pam=state)
 
 
-def graph_layout(tree: dict[str, dict[str, dict[str, int]]], row: int = 26) -> dict[str, Any]:
+def graph_layout(teams: tuple[GraphTeam, ...], row: int = 26) -> dict[str, Any]:
     """Positions for an SVG of three columns (team -> project -> server) joined by lines.
 
-    Servers take one row each; a project sits at the middle of its servers, a team at the middle
-    of its projects.
+    Servers take one row each (a project without servers takes one itself); a project sits at
+    the middle of its servers, a team at the middle of its projects.
     """
     cols = (10, 290, 570)
     width = 250
     nodes: list[dict[str, Any]] = []
     edges: list[tuple[int, float, int, float]] = []
     y = 20.0
-    for team in sorted(tree, key=str.lower):
+    for team in teams:
         project_ys = []
-        for project in sorted(tree[team], key=str.lower):
-            servers = tree[team][project]
+        for project in team.projects:
             server_ys = []
-            for server in sorted(servers, key=str.lower):
-                nodes.append({"x": cols[2], "y": y, "label": server, "n": servers[server]})
+            for server in project.servers:
+                nodes.append(_node(cols[2], y, server.label, server.sessions, server.pam, server.detail))
                 server_ys.append(y)
                 y += row
-            py = sum(server_ys) / len(server_ys)
-            nodes.append({"x": cols[1], "y": py, "label": project, "n": sum(servers.values())})
+            py = sum(server_ys) / len(server_ys) if server_ys else y
+            if not server_ys:
+                y += row
+            nodes.append(_node(cols[1], py, project.label, project.sessions, project.pam, project.detail))
             edges.extend((cols[1] + width, py, cols[2], sy) for sy in server_ys)
             project_ys.append(py)
-        ty = sum(project_ys) / len(project_ys)
-        total = sum(sum(p.values()) for p in tree[team].values())
-        nodes.append({"x": cols[0], "y": ty, "label": team, "n": total})
+        ty = sum(project_ys) / len(project_ys) if project_ys else y
+        nodes.append(_node(cols[0], ty, team.label, team.sessions, team.pam, ""))
         edges.extend((cols[0] + width, ty, cols[1], py) for py in project_ys)
         y += row / 2
     return {"nodes": nodes, "edges": edges, "height": int(y + row), "width": width, "row": row}
+
+
+def _node(x: int, y: float, label: str, n: int, pam: bool | None, detail: str) -> dict[str, Any]:
+    """One box: `empty` when nothing was recorded there, `unknown` when OPA does not know it."""
+    marks = ["empty"] if n == 0 else []
+    if pam is False:
+        marks.append("unknown")
+    text = f"{label} (no recordings)" if n == 0 else f"{label} ({n})"
+    tip = " · ".join(part for part in (label, detail, "not in Okta Privileged Access" if pam is False else "") if part)
+    return {"x": x, "y": y, "label": label, "n": n, "text": text, "marks": " ".join(marks), "title": tip}
 
 
 async def refresh(request: Request) -> Response:
@@ -397,4 +416,6 @@ async def refresh(request: Request) -> Response:
     if not csrf_ok(request, form.get("csrf")):
         return PlainTextResponse("invalid or missing CSRF token", status_code=400)
     viewer.index.request_refresh()
+    if viewer.pam is not None:
+        viewer.pam.request_refresh()
     return RedirectResponse("/sessions", status_code=303)
