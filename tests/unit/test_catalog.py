@@ -52,3 +52,12 @@ def test_unknown_name_lists_the_choices() -> None:
         "unknown stack or service 'neither'",
     ]
     assert "ldap" in exc.value.problems[0].hint
+
+
+def test_config_keys_are_real_env_keys() -> None:
+    from lab.config import SECTION_TYPES
+
+    known = {key for section in SECTION_TYPES.values() for key in section.env_keys()}
+    for comp in CATALOG:
+        assert set(comp.config_keys) <= known, f"{comp.service}: {set(comp.config_keys) - known}"
+        assert {p.key for p in comp.ports} <= known, comp.service
