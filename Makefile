@@ -24,7 +24,7 @@ $(LAB): pyproject.toml
 	  echo "installing python3-venv (needed for the virtualenv)"; rm -rf $(VENV); \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e .
+	$(VENV)/bin/python -m pip install -q -e '.[scim,viewer,host]'
 	@touch $(LAB)
 
 $(TESTDEPS): $(LAB) pyproject.toml

@@ -78,7 +78,8 @@ def run_checks(
         xml = junit or Path(tmp) / "junit.xml"
         args = [
             sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(INFRA),
-            "-c", str(INFRA / "pytest.ini"), f"--junitxml={xml}", *map(str, files), *(extra_args or []),
+            "-c", str(INFRA / "pytest.ini"), f"--junitxml={xml}", "--continue-on-collection-errors",
+            *map(str, files), *(extra_args or []),
         ]  # fmt: skip
         env = {**os.environ, "LAB_ROOT": str(ctx.root), "LAB_ENV_FILE": str(ctx.env_path), "LAB_TARGET": target}
         proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
@@ -92,7 +93,7 @@ def run_checks(
 def _parse_junit(path: Path) -> tuple[CheckResult, ...]:
     out = []
     for case in ET.parse(path).iter("testcase"):
-        module = case.get("classname", "").rsplit(".", 1)[-1].removeprefix("test_")
+        module = (case.get("classname", "") or case.get("name", "")).rsplit(".", 1)[-1].removeprefix("test_")
         outcome, message = "passed", ""
         for kind in ("failure", "error", "skipped"):
             node = case.find(kind)
@@ -100,6 +101,8 @@ def _parse_junit(path: Path) -> tuple[CheckResult, ...]:
                 outcome = "failed" if kind == "failure" else kind
                 lines = (node.get("message") or node.text or "").strip().splitlines()
                 message = lines[0] if lines else ""
+                if kind == "error" and node.text:  # a collection error: its last line says why
+                    message = node.text.strip().splitlines()[-1]
                 break
         out.append(CheckResult(module, case.get("name", ""), outcome, str(message)[:300]))
     return tuple(out)
