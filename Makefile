@@ -19,7 +19,7 @@ help: ## Show the targets
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TESTDEPS := $(VENV)/.test-deps
 
-$(LAB): pyproject.toml
+$(LAB): pyproject.toml Makefile
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	  echo "installing python3-venv (needed for the virtualenv)"; rm -rf $(VENV); \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
