@@ -34,13 +34,18 @@ def engine_available() -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def docker_engine() -> None:
+def require_docker() -> None:
+    """Return when an engine answers; otherwise fail with CI set, skip without it."""
     if engine_available():
         return
     if os.environ.get("CI"):
         pytest.fail("no Docker engine answers, and CI is set: docker tests must run (see .ci/run)")
     pytest.skip("no Docker engine (set CI=1 to make this a failure)")
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    require_docker()
 
 
 def free_port() -> int:

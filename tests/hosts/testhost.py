@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_docker  # noqa: F401  (re-exported for the host tests)
+
 HERE = Path(__file__).resolve().parent
 IMAGE = "okta-lab/testhost:bookworm"
 LABEL = "okta-lab.test=host"
@@ -44,15 +46,6 @@ class TestHost:
 
     def remove(self) -> None:
         subprocess.run(["docker", "rm", "-f", self.name], capture_output=True, check=False)
-
-
-def require_docker() -> None:
-    """Fail (with CI set) or skip when there is no engine."""
-    ok = subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
-    if not ok:
-        if os.environ.get("CI"):
-            pytest.fail("no Docker engine, and CI is set: docker tests must run")
-        pytest.skip("no Docker engine")
 
 
 def build_image() -> str:

@@ -4,8 +4,6 @@ idempotent re-apply, upgrade of a changed procedure without losing rows, and bad
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pymysql
@@ -15,18 +13,14 @@ from lab.company import load_company
 from lab.jdbc.container import DbContainer, build_image, write_sql
 from lab.jdbc.sql import PROCEDURES, USER_PARAMS, VIEWS, classify_error, render_sql
 from lab.runner import Runner
+from tests.conftest import require_docker
 
 pytestmark = pytest.mark.docker
 
 NULLS = [None] * 19  # parameters 6..24 of CREATE_USER / UPDATE_USER
 
 
-def _engine_or_fail() -> None:
-    if shutil.which("docker") and Runner().run(["docker", "info"], check=False).ok:
-        return
-    if os.environ.get("CI"):
-        pytest.fail("no Docker engine, and CI is set: docker tests must run")
-    pytest.skip("no Docker engine")
+_engine_or_fail = require_docker
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from lab.runner import Runner
 from lab.scim.backend import encode_onprem_header
 from lab.scim.mapping import CORE, ENTERPRISE
 from lab.scim.patch import PATCH_OP
+from tests.conftest import require_docker
 
 pytestmark = pytest.mark.docker
 
@@ -34,12 +34,7 @@ SCIM = "application/scim+json"
 MAX_RESULTS = 50
 
 
-def _engine_or_fail() -> None:
-    if shutil.which("docker") and Runner().run(["docker", "info"], check=False).ok:
-        return
-    if os.environ.get("CI"):
-        pytest.fail("no Docker engine, and CI is set: docker tests must run")
-    pytest.skip("no Docker engine")
+_engine_or_fail = require_docker
 
 
 @dataclass
