@@ -21,12 +21,15 @@ class Section(BaseModel):
         return {(f.alias or name): name for name, f in cls.model_fields.items()}
 
     @classmethod
-    def secret_keys(cls) -> dict[str, int]:
-        """Map `.env` key -> generated length, for every secret field."""
+    def secret_keys(cls, *, generated_only: bool = False) -> dict[str, int]:
+        """Map `.env` key -> generated length, for every secret field (redacted in output).
+
+        `generated_only` leaves out optional secrets that `lab init` does not generate.
+        """
         out: dict[str, int] = {}
         for name, f in cls.model_fields.items():
             extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
-            if extra.get("secret"):
+            if extra.get("secret") and not (generated_only and extra.get("generate") is False):
                 length = extra.get("length", 24)
                 out[f.alias or name] = length if isinstance(length, int) else 24
         return out
