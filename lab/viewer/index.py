@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from lab.viewer.names import Recording, parse
+from lab.viewer.refresher import Refresher
 from lab.viewer.storage import Storage, StorageError
 
 log = logging.getLogger("lab.viewer.index")
@@ -175,9 +176,7 @@ class RecordingIndex:
         self.storage = storage
         self.refresh_seconds = refresh_seconds
         self._snapshot = Snapshot()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._refresher = Refresher(self.refresh_now, refresh_seconds, "viewer-index", 10)
         self._building = threading.Lock()
         self.refreshing = False
 
@@ -206,29 +205,13 @@ class RecordingIndex:
 
     def request_refresh(self) -> None:
         """Ask the background thread for a refresh now; returns immediately."""
-        self._wake.set()
+        self._refresher.request()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="viewer-index", daemon=True)
-            self._thread.start()
+        self._refresher.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.refresh_now()
-            except Exception:  # never let the refresher die
-                log.exception("index refresh crashed")
-            self._wake.wait(self.refresh_seconds)
-            self._wake.clear()
+        self._refresher.stop()
 
 
 _KEEP = (

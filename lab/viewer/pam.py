@@ -27,6 +27,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 
 from lab.settings.viewer import ViewerSettings
+from lab.viewer.refresher import Refresher
 
 log = logging.getLogger("lab.viewer.pam")
 
@@ -242,9 +243,7 @@ class PamDirectory:
         self.client = client
         self.refresh_seconds = refresh_seconds
         self._state = PamState()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._refresher = Refresher(self.refresh_now, refresh_seconds, "viewer-pam", TIMEOUT + 5)
         self._building = threading.Lock()
 
     @property
@@ -272,29 +271,14 @@ class PamDirectory:
             return self._state
 
     def request_refresh(self) -> None:
-        self._wake.set()
+        """Ask the background thread for a refresh now; returns immediately."""
+        self._refresher.request()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="viewer-pam", daemon=True)
-            self._thread.start()
+        self._refresher.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=TIMEOUT + 5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.refresh_now()
-            except Exception:  # never let the refresher die
-                log.exception("Okta Privileged Access refresh crashed")
-            self._wake.wait(self.refresh_seconds)
-            self._wake.clear()
+        self._refresher.stop()
 
 
 # -- the graph: recordings' team -> project -> server, merged with the inventory -----------------
