@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lab.catalog import Component
 from lab.config import REDACTED, LabConfig
+from lab.datafiles import MISSING, DataFiles
 from lab.render import template_env
 
 
@@ -19,27 +20,31 @@ class CardEntry:
 
 
 def demo_card(
-    config: LabConfig, components: list[Component], *, reveal: bool, data_dir: Path | None = None
+    config: LabConfig,
+    components: list[Component],
+    *,
+    reveal: bool,
+    data_dir: Path | None = None,
+    files: DataFiles | None = None,
 ) -> list[CardEntry]:
     """Card lines of `components`; secrets shown only with `reveal`.
 
     Values are Jinja2 expressions over `cfg`; `data_file("scim/token")` reads a value a service
-    generated on first start under `data/`.
+    generated on first start under `data/` (or where `files` says the lab keeps it), and
+    `data_path(...)` says where that file is.
     """
     env = template_env()
+    files = files or DataFiles(data_dir or Path("data"))
 
     def data_file(rel: str) -> str:
-        path = (data_dir or Path("data")) / rel
-        try:
-            return path.read_text().strip()
-        except OSError:
-            return "(not generated yet: start the service)"
+        text = files.read(rel)
+        return MISSING if text is None else text
 
     out = []
     for comp in components:
         for line in comp.card:
             value = env.from_string(line.value).render(
-                cfg=config, c=comp, bind=config.core.bind, data_file=data_file, data_dir=data_dir
+                cfg=config, c=comp, bind=config.core.bind, data_file=data_file, data_path=files.where
             )
             if line.secret and not reveal:
                 value = REDACTED

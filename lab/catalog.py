@@ -60,6 +60,7 @@ class Component:
     configure: tuple[str, ...] = ()  # the vendor's interactive registration command
     source: bool = False  # the build context gets the okta-lab source in src/ (the toolkit's own apps)
     shared: tuple[str, ...] = ()  # files from compose/_shared/ several images use
+    host_data: str = ""  # on a native host, the folder holding what Docker keeps in data/<service>/
     home: Path = field(default=Path("."), compare=False)
 
     @property
@@ -143,6 +144,7 @@ def _component(home: Path, data: dict) -> Component:  # type: ignore[type-arg]
         configure=tuple(data.get("configure", ())),
         source=data.get("source", False),
         shared=tuple(data.get("shared", ())),
+        host_data=data.get("host_data", ""),
         home=home,
     )
 

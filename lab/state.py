@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lab.context import LabContext
 
@@ -19,6 +20,7 @@ class LabState:
     config: dict[str, str] = field(default_factory=dict)  # secrets redacted
     compose: str = ""
     host: str = ""
+    remote: dict[str, Any] = field(default_factory=dict)  # `lab up --host`: {"target": ..., "dir": ...}
     updated: float = 0.0
 
     @classmethod

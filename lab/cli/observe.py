@@ -79,7 +79,10 @@ def creds_cmd(
         comps = [c for c in catalog if c.service in state.services]
     else:
         comps = select(lab, config, []).components
-    entries = demo_card(config, comps, reveal=True, data_dir=lab.data_dir)
+    from lab.datafiles import lab_data_files
+
+    with lab_data_files(lab, state, catalog) as files:  # over SSH when the lab is not on this machine
+        entries = demo_card(config, comps, reveal=True, files=files)
     if as_json:
         print_json([e.__dict__ for e in entries])
         return

@@ -116,14 +116,18 @@ def demo(
 
 
 def _creds(ctx: typer.Context) -> dict[str, str]:
-    from lab.scim.security import read_token
+    from lab.catalog import load_catalog
+    from lab.datafiles import lab_data_files
+    from lab.state import LabState
 
     lab = lab_context(ctx)
     cfg = LabConfig.from_env(lab.env_path)
-    token = read_token(_data_dir(ctx))
+    with lab_data_files(lab, LabState.load(lab), load_catalog()) as files:  # SSH for remote/native labs
+        token = files.read("scim/token")
+        where, certificate = files.where("scim/token"), files.where("scim/scim.crt")
     if not token:
         raise ConfigError(
-            Problem(f"no SCIM token in {_data_dir(ctx)}", "start the server first: `lab up jdbc` or `lab scim serve`")
+            Problem(f"no SCIM token at {where}", "start the server first: `lab up jdbc` or `lab scim serve`")
         )
     host = "127.0.0.1" if cfg.core.bind in ("0.0.0.0", "::") else cfg.core.bind
     base = f"https://{host}:{cfg.scim.port}"
@@ -132,7 +136,7 @@ def _creds(ctx: typer.Context) -> dict[str, str]:
         "onprem_url": f"{base}/ws/rest/{cfg.scim.app}/scim/v2",
         "token": token,
         "authorization": f"Bearer {token}",
-        "certificate": str(_data_dir(ctx) / "scim.crt"),
+        "certificate": certificate,
     }
 
 

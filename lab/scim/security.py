@@ -36,11 +36,6 @@ def ensure_token(data_dir: Path) -> str:
     return token
 
 
-def read_token(data_dir: Path) -> str | None:
-    path = data_dir / TOKEN_FILE
-    return path.read_text(encoding="ascii").strip() if path.exists() else None
-
-
 def token_matches(header: str | None, token: str) -> bool:
     """Constant-time check of an `Authorization: Bearer <token>` header (RFC 6750 §2.1)."""
     if not header:

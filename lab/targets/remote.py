@@ -10,7 +10,7 @@ import re
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import paramiko
@@ -258,6 +258,7 @@ def remote_up(ctx: LabContext, names: list[str], host: str, *, identity: Path | 
         config=config.env_values(redact=True),
         compose=compose,
         host=f"{target.user}@{target.address}:{target.port}",
+        remote={"target": asdict(target), "dir": directory},
     ).save(ctx)
     return RemoteUpResult(
         host=target,

@@ -173,6 +173,16 @@ def test_each_ui_answers_through_its_tunnel(remote_lab: RemoteLab, service: str)
         assert _http_status(f"http://127.0.0.1:{here}/", timeout=30) in (200, 302, 401)
 
 
+def test_creds_read_the_token_on_the_remote_host(remote_lab: RemoteLab) -> None:
+    remote_dir = Path(f"/opt/okta-lab/{remote_lab.project}")  # the "remote" host is this machine
+    token = (remote_dir / "data" / "scim" / "token").read_text().strip()
+    proc = lab(remote_lab.dir, "creds", "scim", "--json", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    card = {e["label"]: e["value"] for e in json.loads(proc.stdout)}
+    assert card["SCIM token"] == f"Bearer {token}", "lab creds did not read the remote token"
+    assert card["SCIM certificate"] == f"ci:{remote_dir}/data/scim/scim.crt"  # read over SSH, not data/
+
+
 def test_second_up_recreates_nothing(remote_lab: RemoteLab) -> None:
     """No container is recreated unless its image changed (a build context edited meanwhile)."""
     assert remote_lab.up.returncode == 0

@@ -8,8 +8,10 @@ never collide with other labs running on the same machine.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,6 +114,21 @@ def test_converges_twice_without_changes(native_lab: tuple[LabContext, TestHost]
             f"{r.component}::{r.name}: {r.message}" for r in report.results if r.outcome not in ("passed", "skipped")
         ]
         assert report.ok, "\n".join(failed)
+    if stack == "jdbc":  # `lab creds` reads the token where the scim role keeps it, over SSH
+        _assert_creds_show_the_native_token(ctx, _host)
+
+
+def _assert_creds_show_the_native_token(ctx: LabContext, host: TestHost) -> None:
+    on_host = host.exec("cat", "/var/lib/okta-lab-scim/token")
+    assert on_host.returncode == 0 and on_host.stdout.strip(), on_host.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "lab", "-C", str(ctx.root), "creds", "scim", "--json"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    card = {e["label"]: e["value"] for e in json.loads(proc.stdout)}
+    assert card["SCIM token"] == f"Bearer {on_host.stdout.strip()}", "lab creds did not read the host's token"
+    assert card["SCIM certificate"] == "testhost:/var/lib/okta-lab-scim/scim.crt"
 
 
 @pytest.mark.docker

@@ -1,0 +1,110 @@
+"""Where the files a service generates on first start live (the SCIM token and certificate).
+
+A Docker lab keeps them under the local `data/`; `lab up --host` under `data/` of the lab's folder
+on the remote host; a native host (`lab host up`) in the service's own state folder there
+(`host_data` in its component.yaml). `lab creds` reads them wherever the lab runs: over SSH, with
+`sudo -n` when the SSH user is not root, when that is not this machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab.catalog import Catalog
+from lab.context import LabContext
+from lab.host.inventory import SshTarget
+from lab.state import LabState
+
+MISSING = "(not generated yet: start the service)"
+
+
+@dataclass
+class DataFiles:
+    """Reads `data/<service>/<name>` files of one lab, locally or over SSH (one session per host)."""
+
+    data_dir: Path
+    remote: tuple[SshTarget, str] | None = None  # a remote Docker host and the lab's folder there
+    native: dict[str, tuple[SshTarget, str]] = field(default_factory=dict)  # service -> host, folder
+    known_hosts: Path | None = None
+    _clients: dict[SshTarget, Any] = field(default_factory=dict, repr=False)
+
+    def read(self, rel: str) -> str | None:
+        """The file's text (stripped), or None when it does not exist (yet)."""
+        located = self._locate(rel)
+        if located is None:
+            try:
+                return (self.data_dir / rel).read_text().strip()
+            except OSError:
+                return None
+        target, path = located
+        from lab.host.ssh import run
+
+        sudo = "" if target.user == "root" else "sudo -n "
+        rc, out, _ = run(self._client(target), f"{sudo}cat {shlex.quote(path)}", timeout=30)
+        return out.strip() if rc == 0 else None
+
+    def where(self, rel: str) -> str:
+        """Where the file is, for people: a local path, or `host:path`."""
+        located = self._locate(rel)
+        if located is None:
+            return str(self.data_dir / rel)
+        target, path = located
+        return f"{target.name}:{path}"
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def _locate(self, rel: str) -> tuple[SshTarget, str] | None:
+        if self.remote is not None:
+            target, directory = self.remote
+            return target, f"{directory}/data/{rel}"
+        service, _, name = rel.partition("/")
+        if service in self.native:
+            target, folder = self.native[service]
+            return target, f"{folder.rstrip('/')}/{name}"
+        return None
+
+    def _client(self, target: SshTarget) -> Any:
+        client = self._clients.get(target)
+        if client is None:
+            from lab.host.ssh import connect
+
+            client = self._clients[target] = connect(target, self.known_hosts or Path("/dev/null"))
+        return client
+
+
+@contextlib.contextmanager
+def lab_data_files(ctx: LabContext, state: LabState | None, catalog: Catalog) -> Iterator[DataFiles]:
+    """The lab's data files: remote Docker host when `lab up --host` started it, native hosts for
+    services `lab host up` placed (and that no local Docker lab runs), the local `data/` otherwise."""
+    known_hosts = ctx.lab_dir / "host" / "known_hosts"
+    files = DataFiles(ctx.data_dir, known_hosts=known_hosts)
+    if state is not None and state.remote:
+        files.remote = (SshTarget(**state.remote["target"]), str(state.remote["dir"]))
+    else:
+        local = set(state.services) if state else set()
+        for service, target in _native_targets(ctx).items():
+            comp = next((c for c in catalog if c.service == service), None)
+            if comp is not None and comp.host_data and service not in local:
+                files.native[service] = (target, comp.host_data)
+    try:
+        yield files
+    finally:
+        files.close()
+
+
+def _native_targets(ctx: LabContext) -> dict[str, SshTarget]:
+    path = ctx.lab_dir / "host" / "targets.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {name: SshTarget(**t) for name, t in data.get("services", {}).items()}

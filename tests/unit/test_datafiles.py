@@ -1,0 +1,124 @@
+"""Where `lab creds` reads generated files: local data/, a remote Docker host, or a native host."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dotenv import dotenv_values
+
+from lab.card import demo_card
+from lab.catalog import load_catalog
+from lab.config import LabConfig
+from lab.context import LabContext
+from lab.datafiles import MISSING, DataFiles, lab_data_files
+from lab.envfile import example_path, render_env
+from lab.host.inventory import SshTarget
+from lab.state import LabState
+
+HOST = SshTarget(name="lab1", address="10.0.0.5", port=22, user="admin")
+
+
+class FakeSsh:
+    """Stands in for paramiko: records commands, serves files from a dict."""
+
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files = files
+        self.commands: list[str] = []
+        self.connects = 0
+        self.closed = False
+
+    def connect(self, target: SshTarget, known_hosts: Path) -> FakeSsh:
+        self.connects += 1
+        return self
+
+    def run(self, client: Any, command: str, timeout: float = 60.0) -> tuple[int, str, str]:
+        self.commands.append(command)
+        path = command.split()[-1].strip("'")
+        return (0, self.files[path] + "\n", "") if path in self.files else (1, "", "No such file")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def ssh(monkeypatch: pytest.MonkeyPatch) -> FakeSsh:
+    fake = FakeSsh({})
+    monkeypatch.setattr("lab.host.ssh.connect", fake.connect)
+    monkeypatch.setattr("lab.host.ssh.run", fake.run)
+    return fake
+
+
+def scim_card(files: DataFiles) -> dict[str, str]:
+    text = render_env(example_path().read_text(), {})
+    cfg = LabConfig.from_mapping({k: v or "" for k, v in dotenv_values(stream=io.StringIO(text)).items()})
+    return {e.label: e.value for e in demo_card(cfg, [load_catalog().get("scim")], reveal=True, files=files)}
+
+
+def test_local_files_are_read_from_data(tmp_path: Path) -> None:
+    (tmp_path / "scim").mkdir()
+    (tmp_path / "scim" / "token").write_text("abc123\n")
+    card = scim_card(DataFiles(tmp_path))
+    assert card["SCIM token"] == "Bearer abc123"
+    assert card["SCIM certificate"] == str(tmp_path / "scim" / "scim.crt")
+
+
+def test_a_missing_local_file_says_to_start_the_service(tmp_path: Path) -> None:
+    assert scim_card(DataFiles(tmp_path))["SCIM token"] == f"Bearer {MISSING}"
+
+
+def test_remote_docker_files_are_read_over_ssh_in_the_lab_folder(tmp_path: Path, ssh: FakeSsh) -> None:
+    ssh.files["/opt/okta-lab/demo/data/scim/token"] = "remote-token"
+    files = DataFiles(tmp_path, remote=(HOST, "/opt/okta-lab/demo"))
+    card = scim_card(files)
+    assert card["SCIM token"] == "Bearer remote-token"
+    assert card["SCIM certificate"] == "lab1:/opt/okta-lab/demo/data/scim/scim.crt"
+    assert ssh.commands == ["sudo -n cat /opt/okta-lab/demo/data/scim/token"]  # admin is not root
+
+
+def test_native_files_come_from_the_service_folder_without_sudo_as_root(tmp_path: Path, ssh: FakeSsh) -> None:
+    root = SshTarget(name="db1", address="10.0.0.6", user="root")
+    ssh.files["/var/lib/okta-lab-scim/token"] = "native-token"
+    files = DataFiles(tmp_path, native={"scim": (root, "/var/lib/okta-lab-scim")})
+    assert files.read("scim/token") == "native-token"
+    assert files.read("scim/absent") is None
+    assert files.read("viewer/other") is None  # not a native service: local data/, absent
+    assert ssh.commands == ["cat /var/lib/okta-lab-scim/token", "cat /var/lib/okta-lab-scim/absent"]
+    assert ssh.connects == 1  # one session per host
+    files.close()
+    assert ssh.closed
+
+
+def _ctx(tmp_path: Path) -> LabContext:
+    return LabContext(root=tmp_path)
+
+
+def _targets(ctx: LabContext) -> None:
+    folder = ctx.lab_dir / "host"
+    folder.mkdir(parents=True)
+    services = {"scim": HOST.__dict__, "db": HOST.__dict__}
+    (folder / "targets.json").write_text(json.dumps({"target": "host", "services": services}))
+
+
+def test_a_native_lab_reads_the_scim_folder_on_its_host(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    _targets(ctx)
+    with lab_data_files(ctx, None, load_catalog()) as files:
+        assert files.where("scim/token") == "lab1:/var/lib/okta-lab-scim/token"
+        assert files.where("db/anything") == str(ctx.data_dir / "db" / "anything")  # no host_data
+
+
+def test_a_local_docker_lab_wins_over_rendered_host_files(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    _targets(ctx)
+    with lab_data_files(ctx, LabState(services=["db", "scim"]), load_catalog()) as files:
+        assert files.where("scim/token") == str(ctx.data_dir / "scim" / "token")
+
+
+def test_a_remote_docker_lab_is_read_where_lab_up_host_put_it(tmp_path: Path) -> None:
+    state = LabState(services=["scim"], remote={"target": HOST.__dict__, "dir": "/opt/okta-lab/p"})
+    with lab_data_files(_ctx(tmp_path), state, load_catalog()) as files:
+        assert files.where("scim/scim.crt") == "lab1:/opt/okta-lab/p/data/scim/scim.crt"
