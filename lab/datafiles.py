@@ -18,10 +18,12 @@ from typing import Any
 
 from lab.catalog import Catalog
 from lab.context import LabContext
+from lab.errors import Problem, TargetError
 from lab.host.inventory import SshTarget
 from lab.state import LabState
 
 MISSING = "(not generated yet: start the service)"
+_ABSENT = 3  # exit status of the remote read when the file does not exist
 
 
 @dataclass
@@ -42,12 +44,19 @@ class DataFiles:
                 return (self.data_dir / rel).read_text().strip()
             except OSError:
                 return None
-        target, path = located
-        from lab.host.ssh import run
+        out = self._remote(*located, "cat")
+        return None if out is None else out.strip()
 
-        sudo = "" if target.user == "root" else "sudo -n "
-        rc, out, _ = run(self._client(target), f"{sudo}cat {shlex.quote(path)}", timeout=30)
-        return out.strip() if rc == 0 else None
+    def mode(self, rel: str) -> int | None:
+        """The file's permission bits, or None when it does not exist (yet)."""
+        located = self._locate(rel)
+        if located is None:
+            try:
+                return (self.data_dir / rel).stat().st_mode & 0o7777
+            except OSError:
+                return None
+        out = self._remote(*located, "stat -c %a")
+        return None if out is None else int(out.strip(), 8)
 
     def where(self, rel: str) -> str:
         """Where the file is, for people: a local path, or `host:path`."""
@@ -71,6 +80,25 @@ class DataFiles:
             target, folder = self.native[service]
             return target, f"{folder.rstrip('/')}/{name}"
         return None
+
+    def _remote(self, target: SshTarget, path: str, command: str) -> str | None:
+        """`command PATH` on the host (stdout), None when PATH does not exist; other failures raise."""
+        from lab.host.ssh import run
+
+        sudo = "" if target.user == "root" else "sudo -n "
+        quoted = shlex.quote(path)
+        script = shlex.quote(f"test -e {quoted} || exit {_ABSENT}; {command} {quoted}")
+        rc, out, err = run(self._client(target), f"{sudo}sh -c {script}", timeout=30)
+        if rc == _ABSENT:
+            return None
+        if rc != 0:
+            raise TargetError(
+                Problem(
+                    f"cannot read {path} on {target.label}: {err.strip() or f'exit {rc}'}",
+                    "give the inventory's SSH user root or passwordless sudo on that host",
+                )
+            )
+        return out
 
     def _client(self, target: SshTarget) -> Any:
         client = self._clients.get(target)

@@ -1,7 +1,10 @@
 """The target-neutral fixture every check uses: `lab`.
 
 On Docker, `lab.host(service)` is the service's container (testinfra `docker://`) and probes go to
-the published ports on LAB_BIND; on a native host target it is the machine itself over SSH.
+the published ports on LAB_BIND; on a native host target it is the machine itself over SSH. A lab
+started with `lab up --host` (`remote` in `.lab/lab.json`) is reached over SSH too: container checks
+run `docker exec` on that host, and `lab.data` reads the lab's `data/` there. Probes still go to
+LAB_BIND and the ports of the env file (the tunnel `lab up --host` prints).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class LabUnderTest:
     cfg: LabConfig
     target: str
     _hosts: dict[str, Any] = field(default_factory=dict)
+    _data: Any = None
 
     @property
     def data_dir(self) -> Path:
@@ -47,11 +51,52 @@ class LabUnderTest:
                 pytest.fail(f"no inventory host runs {service}")
             spec = f"paramiko://{t['user']}@{t['address']}:{t['port']}"
             self._hosts[service] = testinfra.get_host(spec, ssh_identity_file=t["key_file"] or None)
+        if service not in self._hosts and self.remote:
+            self._hosts[service] = _container_over_ssh(self.remote["target"], self.container(service))
         if service not in self._hosts:
             self._hosts[service] = testinfra.get_host(f"docker://{self.container(service)}")
         return self._hosts[service]
 
+    @property
+    def remote(self) -> dict[str, Any] | None:
+        """For a lab started with `lab up --host`: its SSH target and folder there."""
+        return (self._state().get("remote") or None) if self.target == "docker" else None
+
+    @property
+    def machine(self) -> Any:
+        """The machine running the Docker lab: this one, or the `lab up --host` host over SSH."""
+        if "" not in self._hosts:
+            t = self.remote["target"] if self.remote else None
+            self._hosts[""] = (
+                testinfra.get_host(
+                    f"paramiko://{t['user']}@{t['address']}:{t['port']}", ssh_identity_file=t["key_file"] or None
+                )
+                if t
+                else testinfra.get_host("local://")
+            )
+        return self._hosts[""]
+
+    @property
+    def data(self) -> Any:
+        """The lab's generated files (lab.datafiles.DataFiles): here, on the remote or native host."""
+        if self._data is None:
+            from lab.catalog import load_catalog
+            from lab.context import LabContext
+            from lab.datafiles import lab_data_files
+            from lab.state import LabState
+
+            ctx = LabContext(root=self.root)
+            self._data = lab_data_files(ctx, LabState.load(ctx), load_catalog()).__enter__()
+        return self._data
+
     def container(self, service: str) -> str:
+        if self.remote:
+            labels = f"label=com.docker.compose.project={self.cfg.core.project}"
+            labels += f" --filter label=com.docker.compose.service={service}"
+            names = self.machine.check_output(f"docker ps --filter {labels} --format '{{{{.Names}}}}'").split()
+            if not names:
+                pytest.fail(f"service {service} has no running container in project {self.cfg.core.project}")
+            return str(names[0])
         import docker
 
         client = docker.from_env()
@@ -77,6 +122,9 @@ class LabUnderTest:
         if self.target == "host":  # the unit's journal on the host (issue 4)
             cmd = f"journalctl -u {service.replace('-', '_')} -u {service} -n {lines} --no-pager"
             return str(self.host(service).run(cmd).stdout)
+        if self.remote:
+            result = self.machine.run(f"docker logs --tail {int(lines)} {self.container(service)} 2>&1")
+            return str(result.stdout)
         import docker
 
         try:
@@ -88,12 +136,15 @@ class LabUnderTest:
     @property
     def services(self) -> list[str]:
         """The services this lab runs (from `.lab/lab.json`, or the host target's map)."""
-        import json
-
         if self.target == "host":
             return sorted(self._host_targets()["services"])
+        return list(self._state().get("services", []))
+
+    def _state(self) -> dict[str, Any]:
+        import json
+
         state = self.root / ".lab" / "lab.json"
-        return list(json.loads(state.read_text()).get("services", [])) if state.exists() else []
+        return dict(json.loads(state.read_text())) if state.exists() else {}
 
     def require(self, service: str) -> None:
         """Skip a check that concerns a service this lab does not run (not applicable here)."""
@@ -122,3 +173,21 @@ def lab() -> LabUnderTest:
     root = Path(os.environ.get("LAB_ROOT", ".")).resolve()
     env_file = Path(os.environ.get("LAB_ENV_FILE", root / ".env"))
     return LabUnderTest(root=root, cfg=LabConfig.from_env(env_file), target=os.environ.get("LAB_TARGET", "docker"))
+
+
+def _container_over_ssh(target: dict[str, Any], container: str) -> Any:
+    """A testinfra host whose commands run in `container` on a remote Docker host (docker exec over SSH)."""
+    from testinfra.backend.paramiko import ParamikoBackend
+    from testinfra.host import Host
+
+    class DockerOverSsh(ParamikoBackend):  # type: ignore[misc]
+        def run(self, command: str, *args: str, **kwargs: Any) -> Any:
+            inner = self.get_command(command, *args)
+            return super().run("docker exec %s /bin/sh -c %s", container, inner)
+
+    backend = DockerOverSsh(
+        f"{target['user']}@{target['address']}:{target['port']}", ssh_identity_file=target["key_file"] or None
+    )
+    host = Host(backend)
+    backend.set_host(host)
+    return host

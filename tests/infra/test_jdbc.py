@@ -292,7 +292,7 @@ if "okta-scim" in _docker_lab_services():
     def test_okta_scim_status_answers_with_its_token(lab):
         result = lab.host("okta-scim").run("/usr/local/lib/okta-lab/healthcheck.sh")
         assert result.rc == 0, lab.logs("okta-scim")
-        token = (Path(lab.data_dir) / "okta-scim" / "conf" / "bearer-token").read_text().strip()
+        token = lab.data.read("okta-scim/conf/bearer-token") or ""
         assert len(token) == 32 and token not in lab.logs("okta-scim", lines=500)
 
 

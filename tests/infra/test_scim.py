@@ -15,18 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-STATE_DIRS = ("/var/lib/okta-lab-scim",)
-
 
 def _state_file(lab: Any, name: str) -> str:
-    local = lab.data_dir / "scim" / name
-    if lab.target == "docker" and local.exists():
-        return local.read_text()
-    for base in STATE_DIRS:
-        f = lab.host("scim").file(f"{base}/{name}")
-        if f.exists:
-            return str(f.content_string)
-    pytest.fail(f"no {name} in data/scim or {STATE_DIRS}\n{lab.logs('scim')}")
+    """data/scim/NAME wherever the lab keeps it: here, on the `lab up --host` host, or natively."""
+    text = lab.data.read(f"scim/{name}")
+    if text is None:
+        pytest.fail(f"no {name} at {lab.data.where(f'scim/{name}')}\n{lab.logs('scim')}")
+    return str(text) + "\n"
 
 
 class _Secret(str):
@@ -82,12 +77,10 @@ def test_scim_serves_the_sample_users(lab: Any, base: str, tls: ssl.SSLContext, 
 
 
 def test_scim_token_and_certificate_are_private(lab: Any) -> None:
-    if lab.target == "docker":
-        path = lab.data_dir / "scim" / "token"
-        assert path.exists() and (path.stat().st_mode & 0o077) == 0
-    else:
-        f = lab.host("scim").file("/var/lib/okta-lab-scim/token")
-        assert f.exists and f.mode & 0o077 == 0 and f.user == "scim"
+    mode = lab.data.mode("scim/token")
+    assert mode is not None and mode & 0o077 == 0, f"{lab.data.where('scim/token')}: mode {mode}"
+    if lab.target == "host":
+        assert lab.host("scim").file("/var/lib/okta-lab-scim/token").user == "scim"
 
 
 def test_scim_runs_unprivileged(lab: Any) -> None:

@@ -142,11 +142,9 @@ def test_verify_passes_through_the_printed_tunnel(remote_lab: RemoteLab, tmp_pat
     for remote, here in local.items():
         key = remote_to_key[str(remote)]
         env_text = re.sub(rf"(?m)^{key}=.*$", f"{key}={here}", env_text)
-    # Checks that read persistent state (the SCIM token's mode) look in the lab's `data/`; the
-    # "remote" is this machine, so its data folder is linked here (a real remote is not: docs/hosts.md).
-    data = remote_lab.dir / "data"
-    if not data.exists():
-        data.symlink_to(f"/opt/okta-lab/{remote_lab.project}/data")
+    # No local data/: the checks read the SCIM token (and its mode) on the host, over SSH, and
+    # look inside the containers with `docker exec` there.
+    assert not (remote_lab.dir / "data").exists()
     tunnel_env = tmp_path / "tunnel.env"
     tunnel_env.write_text(env_text)
     tunnel_env.chmod(0o600)

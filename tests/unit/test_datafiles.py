@@ -16,6 +16,7 @@ from lab.config import LabConfig
 from lab.context import LabContext
 from lab.datafiles import MISSING, DataFiles, lab_data_files
 from lab.envfile import example_path, render_env
+from lab.errors import TargetError
 from lab.host.inventory import SshTarget
 from lab.state import LabState
 
@@ -37,8 +38,10 @@ class FakeSsh:
 
     def run(self, client: Any, command: str, timeout: float = 60.0) -> tuple[int, str, str]:
         self.commands.append(command)
-        path = command.split()[-1].strip("'")
-        return (0, self.files[path] + "\n", "") if path in self.files else (1, "", "No such file")
+        if "/denied/" in command:
+            return 1, "", "sudo: a password is required"
+        path = next((p for p in self.files if p in command), None)
+        return (0, self.files[path] + "\n", "") if path else (3, "", "")
 
     def close(self) -> None:
         self.closed = True
@@ -76,7 +79,7 @@ def test_remote_docker_files_are_read_over_ssh_in_the_lab_folder(tmp_path: Path,
     card = scim_card(files)
     assert card["SCIM token"] == "Bearer remote-token"
     assert card["SCIM certificate"] == "lab1:/opt/okta-lab/demo/data/scim/scim.crt"
-    assert ssh.commands == ["sudo -n cat /opt/okta-lab/demo/data/scim/token"]  # admin is not root
+    assert len(ssh.commands) == 1 and ssh.commands[0].startswith("sudo -n sh -c ")  # admin is not root
 
 
 def test_native_files_come_from_the_service_folder_without_sudo_as_root(tmp_path: Path, ssh: FakeSsh) -> None:
@@ -86,10 +89,18 @@ def test_native_files_come_from_the_service_folder_without_sudo_as_root(tmp_path
     assert files.read("scim/token") == "native-token"
     assert files.read("scim/absent") is None
     assert files.read("viewer/other") is None  # not a native service: local data/, absent
-    assert ssh.commands == ["cat /var/lib/okta-lab-scim/token", "cat /var/lib/okta-lab-scim/absent"]
+    assert [c.split()[:2] for c in ssh.commands] == [["sh", "-c"]] * 2  # root: no sudo
     assert ssh.connects == 1  # one session per host
     files.close()
     assert ssh.closed
+
+
+def test_an_unreadable_remote_file_is_one_clear_error(tmp_path: Path, ssh: FakeSsh) -> None:
+    files = DataFiles(tmp_path, native={"scim": (HOST, "/denied/")})
+    with pytest.raises(TargetError) as err:
+        files.read("scim/token")
+    assert "cannot read /denied/token on lab1" in str(err.value.problems[0])
+    assert "passwordless sudo" in str(err.value.problems[0])
 
 
 def _ctx(tmp_path: Path) -> LabContext:
@@ -122,3 +133,16 @@ def test_a_remote_docker_lab_is_read_where_lab_up_host_put_it(tmp_path: Path) ->
     state = LabState(services=["scim"], remote={"target": HOST.__dict__, "dir": "/opt/okta-lab/p"})
     with lab_data_files(_ctx(tmp_path), state, load_catalog()) as files:
         assert files.where("scim/scim.crt") == "lab1:/opt/okta-lab/p/data/scim/scim.crt"
+
+
+def test_modes_are_read_locally_and_over_ssh(tmp_path: Path, ssh: FakeSsh) -> None:
+    (tmp_path / "scim").mkdir()
+    token = tmp_path / "scim" / "token"
+    token.write_text("x")
+    token.chmod(0o600)
+    assert DataFiles(tmp_path).mode("scim/token") == 0o600
+    assert DataFiles(tmp_path).mode("scim/absent") is None
+    ssh.files["/opt/okta-lab/p/data/scim/token"] = "640"
+    files = DataFiles(tmp_path, remote=(HOST, "/opt/okta-lab/p"))
+    assert files.mode("scim/token") == 0o640
+    assert "stat -c %a" in ssh.commands[-1]
