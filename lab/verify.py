@@ -94,7 +94,8 @@ def _parse_junit(path: Path) -> tuple[CheckResult, ...]:
     out = []
     for case in ET.parse(path).iter("testcase"):
         module = (case.get("classname", "") or case.get("name", "")).rsplit(".", 1)[-1].removeprefix("test_")
-        outcome, message = "passed", ""
+        detail = case.find("properties/property[@name='detail']")
+        outcome, message = "passed", detail.get("value", "") if detail is not None else ""
         for kind in ("failure", "error", "skipped"):
             node = case.find(kind)
             if node is not None:

@@ -1,0 +1,30 @@
+"""`lab verify` reads pytest's JUnit XML: outcome, first line of the reason, a passing check's detail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lab.verify import _parse_junit
+
+XML = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="4">
+  <testcase classname="test_scim" name="test_scim2_tester_suite_passes">
+    <properties><property name="detail" value="77 of 86 passed, 9 not applicable" /></properties>
+  </testcase>
+  <testcase classname="test_scim" name="test_plain" />
+  <testcase classname="test_ldap" name="test_bind"><failure message="bind refused&#10;more">tb</failure></testcase>
+  <testcase classname="test_viewer" name="test_s3"><skipped message="viewer is not part of this lab" /></testcase>
+</testsuite></testsuites>
+"""
+
+
+def test_junit_outcomes_messages_and_details(tmp_path: Path) -> None:
+    path = tmp_path / "junit.xml"
+    path.write_text(XML)
+    got = [(r.component, r.name, r.outcome, r.message) for r in _parse_junit(path)]
+    assert got == [
+        ("scim", "test_scim2_tester_suite_passes", "passed", "77 of 86 passed, 9 not applicable"),
+        ("scim", "test_plain", "passed", ""),
+        ("ldap", "test_bind", "failed", "bind refused"),
+        ("viewer", "test_s3", "skipped", "viewer is not part of this lab"),
+    ]
