@@ -1,8 +1,9 @@
 """The viewer in Debian's Chromium, headless, driven by Playwright (never `playwright install`).
 
-A real uvicorn server on 127.0.0.1 serves seeded recordings; the tests log in, filter the list,
-play an SSH recording and watch the player advance, open the dashboard, and leave screenshots in
-tests/artifacts/.
+A real uvicorn server on 127.0.0.1 serves seeded recordings (30 SSH ones and one RDP video encoded
+here with PyAV, as `sft session-logs export` writes them: VP8 in Matroska); the tests log in,
+filter the list, play the SSH recording and the RDP video and watch both advance, open the
+dashboard, and leave screenshots in tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -30,6 +33,8 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = os.environ.get("LAB_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = RESOURCES / "tests" / "artifacts"
 PASSWORD = "browser-test-password"
+RDP_ID = "rdp~20261127T093000.0000~empire~death-star~ds-rdp-01~darth.vader~c0ffee.asa-0.mkv"
+RECORDINGS = 31
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -55,6 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     root = tmp_path_factory.mktemp("recordings")
     seed(LocalStorage(root), 30)
+    write_rdp_video(root / RDP_ID)
     settings = ViewerSettings.model_validate({"VIEWER_ADMIN_PASSWORD": PASSWORD, "VIEWER_SESSION_SECRET": "b" * 48})
     app = create_app(settings, LocalStorage(root), assets=fetch_player())
     port = free_port()
@@ -65,7 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/health").json()["recordings"] == 30:
+            if httpx.get(f"{base}/health").json()["recordings"] == RECORDINGS:
                 break
         except (httpx.HTTPError, ValueError):
             pass
@@ -73,6 +79,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield base
     srv.should_exit = True
     thread.join(10)
+
+
+def write_rdp_video(path: Path, seconds: int = 4, fps: int = 10) -> None:
+    """A small VP8 Matroska video whose brightness rises over `seconds` (an RDP recording stand-in)."""
+    try:
+        import av
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("PyAV is missing and CI is set (pip install -e '.[test]')")
+        pytest.skip("PyAV is missing (pip install -e '.[test]')")
+    with av.open(str(path), "w", format="matroska") as out:
+        stream = out.add_stream("libvpx", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        frames = seconds * fps
+        for i in range(frames):
+            frame = av.VideoFrame(320, 180, "yuv420p")
+            frame.planes[0].update(bytes([16 + 200 * i // frames]) * frame.planes[0].buffer_size)
+            for chroma in frame.planes[1:]:
+                chroma.update(bytes([128]) * chroma.buffer_size)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +136,7 @@ def test_login(server: str, page: object) -> None:
 def test_dashboard(server: str, page: object) -> None:
     pg = page  # type: ignore[assignment]
     pg.goto(f"{server}/")  # type: ignore[attr-defined]
-    assert pg.inner_text("#total-recordings") == "30"  # type: ignore[attr-defined]
+    assert pg.inner_text("#total-recordings") == str(RECORDINGS)  # type: ignore[attr-defined]
     assert pg.locator("svg.days rect").count() > 3  # type: ignore[attr-defined]
     pg.screenshot(path=str(ARTIFACTS / "viewer-dashboard.png"), full_page=True)  # type: ignore[attr-defined]
 
@@ -116,12 +145,12 @@ def test_filter_the_list(server: str, page: object) -> None:
     pg = page  # type: ignore[assignment]
     pg.goto(f"{server}/sessions")  # type: ignore[attr-defined]
     total = pg.inner_text("#result-count")  # type: ignore[attr-defined]
-    assert total.startswith("30 ")
+    assert total.startswith(f"{RECORDINGS} ")
     pg.select_option("select[name=team]", "rebel-dev")  # type: ignore[attr-defined]
     pg.click("form.filters button[type=submit]")  # type: ignore[attr-defined]
     pg.wait_for_url("**team=rebel-dev**")  # type: ignore[attr-defined]
     rows = pg.locator("table.sessions tbody tr")  # type: ignore[attr-defined]
-    assert 0 < rows.count() < 30
+    assert 0 < rows.count() < RECORDINGS
     for i in range(rows.count()):
         assert "rebel-dev" in rows.nth(i).inner_text()
     pg.screenshot(path=str(ARTIFACTS / "viewer-list.png"), full_page=True)  # type: ignore[attr-defined]
@@ -151,6 +180,27 @@ def test_ssh_playback_advances(server: str, page: object) -> None:
     text = pg.inner_text(".ap-term")  # type: ignore[attr-defined]
     assert "Last login" in text
     pg.screenshot(path=str(ARTIFACTS / "viewer-playback.png"), full_page=True)  # type: ignore[attr-defined]
+    assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]
+
+
+def test_rdp_video_plays(server: str, page: object) -> None:
+    """The RDP recording plays in the page's <video>: decoded frames, a clock that advances."""
+    pg = page  # type: ignore[assignment]
+    pg.problems.clear()  # type: ignore[attr-defined]
+    pg.goto(f"{server}/play?id={quote(RDP_ID, safe='')}")  # type: ignore[attr-defined]
+    video = pg.locator("video#video")  # type: ignore[attr-defined]
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    probe = "v => [v.currentTime, v.videoWidth, v.videoHeight, v.readyState, v.error && v.error.code]"
+    deadline = time.monotonic() + 20
+    state = video.evaluate(probe)
+    while state[0] < 1.5 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        state = video.evaluate(probe)
+    current, width, height, ready, error = state
+    assert error is None, f"media error {error}"
+    assert (width, height) == (320, 180) and ready >= 2
+    assert current >= 1.5, f"the video clock stopped at {current}"
+    pg.screenshot(path=str(ARTIFACTS / "viewer-rdp.png"), full_page=True)  # type: ignore[attr-defined]
     assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]
 
 
