@@ -14,11 +14,13 @@ from pathlib import Path
 
 from lab.context import LabContext
 from lab.errors import Problem, UsageError
-from lab.pipeline import current, docker_target
+from lab.pipeline import current, docker_target, require_local
+from lab.state import LabState
 
 
 def backup(ctx: LabContext, dest: Path | None = None) -> Path:
-    config, _state = current(ctx)
+    config, state = current(ctx)
+    require_local(state, "backup")
     dest = dest or ctx.root / f"lab-backup-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"
     target = docker_target(ctx, config)
     target.run_compose("stop", timeout=300)
@@ -35,6 +37,7 @@ def backup(ctx: LabContext, dest: Path | None = None) -> Path:
 
 def restore(ctx: LabContext, archive: Path) -> None:
     """Replace data/ and .env with the archive's, then start the lab again (`lab up`)."""
+    require_local(LabState.load(ctx), "restore")
     if not archive.is_file():
         raise UsageError(Problem(f"{archive} does not exist", "give the path of a `lab backup` archive"))
     try:

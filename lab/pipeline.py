@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lab.catalog import Catalog, Component, load_catalog
 from lab.config import LabConfig
 from lab.context import LabContext
-from lab.errors import ConfigError, PreflightError, Problem, TargetError
+from lab.errors import ConfigError, PreflightError, Problem, TargetError, UsageError
 from lab.render import RenderResult, find_artifacts, render_lab
 from lab.state import LabState
 from lab.targets.compose import detect_compose
 from lab.targets.docker import DockerTarget, ServiceState, docker_client, port_in_use
+
+if TYPE_CHECKING:
+    from lab.targets.remote import RemoteLab
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ def up(
     config = load_config(ctx)
     wanted = select(ctx, config, names)
     previous = LabState.load(ctx)
+    require_local(previous, "up")  # one lab per folder: do not lose track of the remote one
     # The compose file holds every service the lab runs, so `lab up jdbc` keeps ldap running.
     active = set(wanted.services) | set(previous.services if previous else [])
     selection = Selection(
@@ -174,8 +179,34 @@ def current(ctx: LabContext) -> tuple[LabConfig, LabState]:
     return config, state
 
 
+def remote_lab(ctx: LabContext, state: LabState | None) -> RemoteLab | None:
+    """The remote lab `lab up --host` recorded in `.lab/lab.json`, if this lab is one."""
+    from lab.targets.remote import RemoteLab
+
+    return RemoteLab.from_state(ctx, state) if state else None
+
+
+def require_local(state: LabState | None, command: str) -> None:
+    """Refuse `command` (which works on the local engine) in a folder whose lab runs remotely."""
+    if state and state.remote:
+        host = state.remote["target"]["name"]
+        raise UsageError(
+            Problem(
+                f"this lab runs on {host} (`lab up --host`); `lab {command}` works on local labs",
+                f"`lab up --host {host}` updates it there; `lab destroy` removes it first",
+            )
+        )
+
+
 def down(ctx: LabContext) -> None:
-    config, _ = current(ctx)
+    config, state = current(ctx)
+    remote = remote_lab(ctx, state)
+    if remote:
+        try:
+            remote.down()
+        finally:
+            remote.close()
+        return
     docker_target(ctx, config).down()
 
 
@@ -185,7 +216,14 @@ def destroy(ctx: LabContext) -> list[str]:
 
     config = load_config(ctx)
     removed = []
-    if (ctx.lab_dir / "compose.yml").exists():
+    remote = remote_lab(ctx, LabState.load(ctx))
+    if remote:
+        try:
+            remote.destroy()
+        finally:
+            remote.close()
+        removed.append(f"containers and {remote.directory} on {remote.target.name}")
+    elif (ctx.lab_dir / "compose.yml").exists():
         docker_target(ctx, config).destroy()
         removed.append("containers")
     for path in (ctx.data_dir, ctx.lab_dir):
@@ -197,4 +235,10 @@ def destroy(ctx: LabContext) -> list[str]:
 
 def status(ctx: LabContext) -> list[ServiceState]:
     config, state = current(ctx)
+    remote = remote_lab(ctx, state)
+    if remote:
+        try:
+            return remote.states(state.services)
+        finally:
+            remote.close()
     return docker_target(ctx, config).states(state.services)

@@ -12,7 +12,7 @@ from rich.table import Table
 from lab.card import demo_card
 from lab.catalog import load_catalog
 from lab.cli.common import console, err_console, lab_context, note
-from lab.pipeline import current, destroy, docker_target, down, load_config, up
+from lab.pipeline import current, destroy, docker_target, down, load_config, require_local, up
 from lab.targets.docker import ServiceState
 
 
@@ -96,6 +96,7 @@ def reset_cmd(
 
     lab = lab_context(ctx)
     config, state = current(lab)
+    require_local(state, "reset")
     catalog = load_catalog()
     comps = catalog.select(stacks) if stacks else [c for c in catalog if c.service in state.services]
     names = [c.service for c in comps if c.service in state.services]

@@ -56,6 +56,17 @@ def logs_cmd(
         raise UsageError(
             Problem(f"service {service!r} is not part of this lab", f"choose from {', '.join(state.services)}")
         )
+    from lab.pipeline import remote_lab
+
+    remote = remote_lab(lab, state)
+    if remote:  # `lab up --host`: compose logs on that host, over SSH
+        try:
+            code = remote.logs(service, tail, follow, lambda line: print(line, flush=True))
+        except KeyboardInterrupt:
+            code = 0
+        finally:
+            remote.close()
+        raise typer.Exit(code)
     target = docker_target(lab, config)
     args = target.compose_cmd("logs", "--tail", str(tail), *(["-f"] if follow else []), *([service] if service else []))
     raise typer.Exit(lab.runner.interactive(args, env=target.compose_env()))

@@ -116,27 +116,10 @@ class DockerTarget:
     # -- observation ----------------------------------------------------------------------------
     def states(self, services: list[str] | None = None) -> list[ServiceState]:
         client = docker_client()
-        found: dict[str, ServiceState] = {}
-        for ct in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"}):
-            name = ct.labels.get(SERVICE_LABEL, ct.name)
-            state = ct.attrs.get("State", {})
-            health = state.get("Health") or {}
-            log = health.get("Log") or []
-            detail = (log[-1].get("Output", "") if log else "").strip().splitlines()
-            ports = []
-            for cport, binds in sorted((ct.attrs.get("NetworkSettings", {}).get("Ports") or {}).items()):
-                for b in binds or []:
-                    ports.append(f"{b['HostIp']}:{b['HostPort']}->{cport}")
-            found[name] = ServiceState(
-                service=name,
-                container=ct.name,
-                state=state.get("Status", "unknown"),
-                health=health.get("Status", "none"),
-                detail=detail[-1] if detail else "",
-                ports=tuple(ports),
-            )
-        names = services if services is not None else sorted(found)
-        return [found.get(n) or ServiceState(n, "", "missing", "none") for n in names]
+        found = [
+            ct.attrs for ct in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
+        ]
+        return service_states(found, services)
 
     def wait_healthy(
         self,
@@ -180,6 +163,32 @@ class DockerTarget:
             for p in s.ports:
                 held.add(int(p.split("->")[0].rsplit(":", 1)[1]))
         return held
+
+
+def service_states(inspected: list[dict[str, Any]], services: list[str] | None = None) -> list[ServiceState]:
+    """Per service, in order, from `docker inspect` documents of a project's containers."""
+    found: dict[str, ServiceState] = {}
+    for attrs in inspected:
+        container = str(attrs.get("Name", "")).lstrip("/")
+        name = (attrs.get("Config", {}).get("Labels") or {}).get(SERVICE_LABEL, container)
+        state = attrs.get("State", {})
+        health = state.get("Health") or {}
+        log = health.get("Log") or []
+        detail = (log[-1].get("Output", "") if log else "").strip().splitlines()
+        ports = []
+        for cport, binds in sorted((attrs.get("NetworkSettings", {}).get("Ports") or {}).items()):
+            for b in binds or []:
+                ports.append(f"{b['HostIp']}:{b['HostPort']}->{cport}")
+        found[name] = ServiceState(
+            service=name,
+            container=container,
+            state=state.get("Status", "unknown"),
+            health=health.get("Status", "none"),
+            detail=detail[-1] if detail else "",
+            ports=tuple(ports),
+        )
+    names = services if services is not None else sorted(found)
+    return [found.get(n) or ServiceState(n, "", "missing", "none") for n in names]
 
 
 def port_in_use(bind: str, port: int, proto: str = "tcp") -> bool:

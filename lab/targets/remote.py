@@ -6,6 +6,7 @@ bring each UI to this machine.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import time
@@ -21,11 +22,13 @@ from lab.errors import Problem, TargetError, UsageError
 from lab.host.inventory import SshTarget, load_inventory
 from lab.host.ssh import SUPPORTED_TEXT, connect, detect_os, run
 from lab.state import LabState
+from lab.targets.docker import ServiceState, service_states
 
 _HOST = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9.:_-]+?)(?::(?P<port>\d+))?$")
 #: compose package per distribution (Debian 12 ships compose v1; Ubuntu 24.04 the v2 plugin).
 _COMPOSE_PACKAGE = {"debian": "docker-compose", "ubuntu": "docker-compose-v2"}
 REMOTE_ROOT = "/opt/okta-lab"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -328,3 +331,80 @@ def _wait_healthy(client: paramiko.SSHClient, target: SshTarget, project: str, t
 
 def _tail(text: str, lines: int = 6) -> str:
     return " | ".join(text.strip().splitlines()[-lines:])
+
+
+@dataclass
+class RemoteLab:
+    """A lab `lab up --host` started, driven over SSH: compose in its folder on that host.
+
+    `lab status`, `lab logs`, `lab down` and `lab destroy` use it when `.lab/lab.json` records a
+    remote lab, so they act on that host, never on a same-named project of the local engine.
+    """
+
+    target: SshTarget
+    directory: str
+    project: str
+    compose: str
+    known_hosts: Path
+    _client: paramiko.SSHClient | None = None
+
+    @classmethod
+    def from_state(cls, ctx: LabContext, state: LabState) -> RemoteLab | None:
+        if not state.remote:
+            return None
+        compose = state.compose if state.compose in ("docker compose", "docker-compose") else "docker compose"
+        target = SshTarget(**state.remote["target"])
+        return cls(target, str(state.remote["dir"]), state.project, compose, known_hosts(ctx))
+
+    def states(self, services: list[str] | None = None) -> list[ServiceState]:
+        label = shlex.quote(f"label=com.docker.compose.project={self.project}")
+        ids = f"$(docker ps -aq --filter {label})"
+        rc, out, err = self._run(f"ids={ids}; [ -z \"$ids\" ] && echo '[]' || docker inspect $ids")
+        if rc != 0:
+            raise TargetError(Problem(f"docker inspect on {self.target.label} failed: {_tail(err or out)}"))
+        return service_states(json.loads(out or "[]"), services)
+
+    def down(self) -> None:
+        self._compose("down --remove-orphans")
+
+    def destroy(self) -> None:
+        """Containers, networks, volumes, and the lab's folder (its data) on the host."""
+        self._compose("down --remove-orphans --volumes")
+        rc, out, err = self._run(f"rm -rf {shlex.quote(self.directory)}")
+        if rc != 0:
+            raise TargetError(Problem(f"removing {self.directory} on {self.target.label} failed: {_tail(err or out)}"))
+
+    def logs(self, service: str, tail: int, follow: bool, write: Callable[[str], object]) -> int:
+        """Stream `compose logs` from the host to `write`; the exit status of compose."""
+        args = f"logs --no-color --tail {int(tail)}{' -f' if follow else ''} {shlex.quote(service) if service else ''}"
+        _, stdout, _ = self._connection().exec_command(self._base() + args + " 2>&1")
+        try:
+            for line in iter(stdout.readline, ""):
+                write(_ANSI.sub("", line.rstrip("\n")))  # compose v2 adds terminal codes even here
+        finally:
+            stdout.channel.close()
+        return int(stdout.channel.recv_exit_status())
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _base(self) -> str:
+        return (
+            f"cd {shlex.quote(self.directory)} && set -a && . ./lab.env && set +a && "
+            f"{self.compose} -p {shlex.quote(self.project)} -f .lab/compose.yml "
+        )
+
+    def _compose(self, args: str) -> None:
+        rc, out, err = self._run(self._base() + args, timeout=600)
+        if rc != 0:
+            raise TargetError(Problem(f"compose {args.split()[0]} on {self.target.label} failed: {_tail(err or out)}"))
+
+    def _run(self, command: str, timeout: float = 120) -> tuple[int, str, str]:
+        return run(self._connection(), command, timeout=timeout)
+
+    def _connection(self) -> paramiko.SSHClient:
+        if self._client is None:
+            self._client = connect(self.target, self.known_hosts)
+        return self._client

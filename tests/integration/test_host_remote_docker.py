@@ -194,6 +194,40 @@ def test_second_up_recreates_nothing(remote_lab: RemoteLab) -> None:
     assert {svc: after[svc] for svc in kept} == {svc: before[svc] for svc in kept}
 
 
+def test_status_and_logs_come_from_the_remote_host(remote_lab: RemoteLab) -> None:
+    status = lab(remote_lab.dir, "status", "--json", timeout=120)
+    assert status.returncode == 0, status.stdout + status.stderr
+    services = {s["service"]: s for s in json.loads(status.stdout)["services"]}
+    assert set(services) == DEFAULT_SERVICES
+    assert all(s["health"] == "healthy" and s["state"] == "running" for s in services.values()), services
+    logs = lab(remote_lab.dir, "logs", "scim", "--tail", "5", timeout=120)
+    assert logs.returncode == 0, logs.stderr
+    assert logs.stdout.strip() and all(line.startswith("scim") for line in logs.stdout.strip().splitlines())
+
+
+def test_local_up_reset_and_backup_refuse_to_touch_a_remote_lab(remote_lab: RemoteLab) -> None:
+    before = remote_lab.containers()
+    for args in (["up", "ldap"], ["reset", "jdbc", "--yes"], ["backup"]):
+        r = lab(remote_lab.dir, *args, timeout=120)
+        assert r.returncode == 2, r.stdout + r.stderr
+        errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "runs on ci" in errors[0], r.stderr
+    assert remote_lab.containers() == before
+
+
+def test_down_then_destroy_act_on_the_remote_host(remote_lab: RemoteLab) -> None:
+    """Last in the module: the lab goes away, over SSH, as the commands say."""
+    remote_dir = Path(f"/opt/okta-lab/{remote_lab.project}")
+    down = lab(remote_lab.dir, "down", timeout=600)
+    assert down.returncode == 0, down.stderr
+    assert remote_lab.containers() == {}
+    assert (remote_dir / "data" / "scim" / "token").exists()  # down keeps the data
+    destroy = lab(remote_lab.dir, "destroy", "--yes", timeout=600)
+    assert destroy.returncode == 0, destroy.stderr
+    assert f"{remote_dir} on ci" in destroy.stdout
+    assert not remote_dir.exists() and not (remote_lab.dir / ".lab").exists()
+
+
 def _relocate(line: str) -> tuple[list[str], dict[int, int]]:
     """The printed command with every `-L P:127.0.0.1:P` moved to a free local port: {P: local}."""
     argv = shlex.split(line.split("#")[0])
