@@ -236,9 +236,7 @@ def remote_up(ctx: LabContext, names: list[str], host: str, *, identity: Path | 
         rendered = render(ctx, config, selection)
         directory = f"{REMOTE_ROOT}/{config.core.project}"
         _ship(client, ctx.lab_dir, rendered.files, directory, config.env_values())
-        project = shlex.quote(config.core.project)
-        prefix = f"cd {shlex.quote(directory)} && set -a && . ./lab.env && set +a && "
-        base = f"{prefix}{compose} -p {project} -f .lab/compose.yml"
+        base = _compose_base(directory, compose, config.core.project)
         missing = _missing_images(client, rendered.images)
         if missing:  # tags carry a hash of their build context: an existing tag is up to date
             rc, out, err = run(client, f"{base} build {' '.join(map(shlex.quote, missing))}", timeout=3600)
@@ -329,6 +327,12 @@ def _wait_healthy(client: paramiko.SSHClient, target: SshTarget, project: str, t
         time.sleep(2)
 
 
+def _compose_base(directory: str, compose: str, project: str) -> str:
+    """The compose command line, run in the lab's folder on the host with its lab.env loaded."""
+    prefix = f"cd {shlex.quote(directory)} && set -a && . ./lab.env && set +a && "
+    return f"{prefix}{compose} -p {shlex.quote(project)} -f .lab/compose.yml"
+
+
 def _tail(text: str, lines: int = 6) -> str:
     return " | ".join(text.strip().splitlines()[-lines:])
 
@@ -391,10 +395,7 @@ class RemoteLab:
             self._client = None
 
     def _base(self) -> str:
-        return (
-            f"cd {shlex.quote(self.directory)} && set -a && . ./lab.env && set +a && "
-            f"{self.compose} -p {shlex.quote(self.project)} -f .lab/compose.yml "
-        )
+        return _compose_base(self.directory, self.compose, self.project) + " "
 
     def _compose(self, args: str) -> None:
         rc, out, err = self._run(self._base() + args, timeout=600)
