@@ -81,16 +81,19 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="Print the steps as JSON."),
 ) -> None:
     """Play Okta's part: create, update, deactivate, reactivate, remove an entitlement."""
+    from lab.pipeline import remote_lab
     from lab.scim.client import HttpScim
     from lab.scim.demo import DemoError, DemoStep, DemoUser, run_demo
+    from lab.state import LabState
 
     lab = lab_context(ctx)
     cfg = LabConfig.from_env(lab.env_path)
     info = _creds(ctx)
     base = url or info["url"]
-    cert = _data_dir(ctx) / "scim.crt"
+    remote = remote_lab(lab, LabState.load(lab))  # `lab up --host`: the views are read over SSH there
+    cert = _certificate(ctx, lab.root / ".lab" / "scim-demo.crt") if remote else _data_dir(ctx) / "scim.crt"
     scim = HttpScim(base, info["token"], cert if cert.exists() and base.startswith("https") else None)
-    views = _views(cfg, db_host)
+    views = _views(cfg, db_host, remote)
     user = DemoUser(user_name or f"rey.skywalker@{cfg.ldap.mail_domain}")
 
     def show(step: DemoStep) -> None:
@@ -108,9 +111,12 @@ def demo(
     except DemoError as exc:
         raise TargetError(Problem(str(exc), "check `lab status` and `lab logs scim`")) from None
     except OSError as exc:
-        raise TargetError(Problem(f"cannot reach the SCIM server at {base}: {exc}", "run `lab up jdbc`")) from None
+        hint = "open the tunnel `lab up --host` printed (or pass --url)" if remote else "run `lab up jdbc`"
+        raise TargetError(Problem(f"cannot reach the SCIM server at {base}: {exc}", hint)) from None
     finally:
         scim.close()
+        if remote:
+            remote.close()
     if as_json:
         print_json([{"title": s.title, "request": s.request, "status": s.status, "rows": s.rows} for s in steps])
 
@@ -140,7 +146,22 @@ def _creds(ctx: typer.Context) -> dict[str, str]:
     }
 
 
-def _views(cfg: LabConfig, db_host: str) -> Any:
+def _certificate(ctx: typer.Context, dest: Path) -> Path:
+    """The server certificate, copied from wherever the lab keeps it (a remote host: over SSH)."""
+    from lab.catalog import load_catalog
+    from lab.datafiles import lab_data_files
+    from lab.state import LabState
+
+    lab = lab_context(ctx)
+    with lab_data_files(lab, LabState.load(lab), load_catalog()) as files:
+        pem = files.read("scim/scim.crt")
+    if pem:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(pem + "\n")
+    return dest
+
+
+def _views(cfg: LabConfig, db_host: str, remote: Any = None) -> Any:
     from lab.scim.demo import DockerExecViews, PyMySQLViews
 
     if db_host or cfg.jdbc.publish:
@@ -161,6 +182,11 @@ def _views(cfg: LabConfig, db_host: str) -> Any:
             )
 
         return PyMySQLViews(connect)
+    if remote is not None:
+        container = remote.container("db")
+        if container is None:
+            raise TargetError(Problem(f"the db container is not running on {remote.target.name}", "run `lab status`"))
+        return DockerExecViews(container, cfg.jdbc.database, cfg.jdbc.user, cfg.jdbc.password)
     from lab.targets.docker import PROJECT_LABEL, SERVICE_LABEL, docker_client
 
     client = docker_client()

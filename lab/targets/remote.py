@@ -368,6 +368,14 @@ class RemoteLab:
             raise TargetError(Problem(f"docker inspect on {self.target.label} failed: {_tail(err or out)}"))
         return service_states(json.loads(out or "[]"), services)
 
+    def container(self, service: str) -> RemoteContainer | None:
+        """The running container of `service` on the host, for `exec_run` (as the Docker SDK's)."""
+        labels = f"label=com.docker.compose.project={self.project}"
+        labels = f"{shlex.quote(labels)} --filter label=com.docker.compose.service={shlex.quote(service)}"
+        rc, out, _ = self._run(f"docker ps --filter {labels} --format '{{{{.Names}}}}'")
+        names = out.split() if rc == 0 else []
+        return RemoteContainer(self, names[0]) if names else None
+
     def down(self) -> None:
         self._compose("down --remove-orphans")
 
@@ -409,3 +417,33 @@ class RemoteLab:
         if self._client is None:
             self._client = connect(self.target, self.known_hosts)
         return self._client
+
+
+@dataclass(frozen=True)
+class RemoteContainer:
+    """A container on a `lab up --host` host; `exec_run` runs `docker exec` over SSH.
+
+    Environment values (passwords) are written to the command's stdin and read into the
+    environment inside the container: they never appear on a command line on either host.
+    """
+
+    lab: RemoteLab
+    name: str
+
+    def exec_run(
+        self, cmd: list[str], environment: dict[str, str] | None = None, demux: bool = False
+    ) -> tuple[int, bytes]:
+        env = environment or {}
+        if not all(re.fullmatch(r"[A-Z_][A-Z0-9_]*", key) for key in env):
+            raise ValueError("environment names must be shell identifiers")
+        reads = "".join(f"IFS= read -r {key}; export {key}; " for key in env)
+        command = " ".join(
+            ["docker exec -i", shlex.quote(self.name), "sh -c", shlex.quote(f'{reads}exec "$@"'), "sh"]
+            + [shlex.quote(arg) for arg in cmd]
+        )
+        stdin, stdout, stderr = self.lab._connection().exec_command(command, timeout=120)
+        stdin.write("".join(f"{value}\n" for value in env.values()))
+        stdin.flush()
+        stdin.channel.shutdown_write()
+        out, err = stdout.read(), stderr.read()
+        return int(stdout.channel.recv_exit_status()), out + err

@@ -161,6 +161,24 @@ def test_verify_passes_through_the_printed_tunnel(remote_lab: RemoteLab, tmp_pat
         assert (component, "passed") in outcomes, outcomes
 
 
+def test_scim_demo_runs_against_the_remote_lab(remote_lab: RemoteLab) -> None:
+    """Through the tunnel on other local ports; the views are read with docker exec over SSH."""
+    line = next(t for t in remote_lab.tunnels() if t.endswith("# all published ports"))
+    argv, local = _relocate(line)
+    scim_port = int(LabConfig.from_env(remote_lab.dir / ".env").env_values()["SCIM_PORT"])
+    url = f"https://127.0.0.1:{local[scim_port]}/scim/v2"
+    with _tunnel(argv, list(local.values())):
+        args = ["scim", "demo", "--url", url, "--user", "remote.demo@galaxy.local", "--json"]
+        r = lab(remote_lab.dir, *args, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    steps = json.loads(r.stdout)
+    assert [s["status"] for s in steps] == [201, 200, 200, 200, 200]
+    assert [row["TITLE"] for row in steps[-1]["rows"]["V_ACTIVE_USERS"]] == ["Jedi Knight"]
+    assert [row["ENT_ID"] for row in steps[-1]["rows"]["V_USERENTITLEMENTS"]] == ["2"]
+    password = LabConfig.from_env(remote_lab.dir / ".env").jdbc.password
+    assert password not in r.stdout + r.stderr
+
+
 @pytest.mark.parametrize("service", ["ldap-ui", "dbgate", "viewer"])
 def test_each_ui_answers_through_its_tunnel(remote_lab: RemoteLab, service: str) -> None:
     assert remote_lab.up.returncode == 0

@@ -52,3 +52,52 @@ def test_only_labs_started_with_up_host_are_remote(tmp_path: Path) -> None:
         "ci", "/opt/okta-lab/p1", "p1", "docker-compose",
     )  # fmt: skip
     assert remote._base().startswith("cd /opt/okta-lab/p1 && ") and "-p p1 -f .lab/compose.yml" in remote._base()
+
+
+class _Channel:
+    def __init__(self) -> None:
+        self.closed_write = False
+
+    def shutdown_write(self) -> None:
+        self.closed_write = True
+
+    def recv_exit_status(self) -> int:
+        return 0
+
+
+class _Stream:
+    def __init__(self, data: bytes = b"") -> None:
+        self.data, self.written, self.channel = data, "", _Channel()
+
+    def write(self, text: str) -> None:
+        self.written += text
+
+    def flush(self) -> None:
+        pass
+
+    def read(self) -> bytes:
+        return self.data
+
+
+class _Ssh:
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+        self.stdin = _Stream()
+
+    def exec_command(self, command: str, timeout: float) -> tuple[_Stream, _Stream, _Stream]:
+        self.commands.append(command)
+        return self.stdin, _Stream(b"USER_ID\nrey\n"), _Stream()
+
+
+def test_remote_exec_passes_secrets_on_stdin_not_on_a_command_line(tmp_path: Path) -> None:
+    from lab.host.inventory import SshTarget
+    from lab.targets.remote import RemoteContainer
+
+    ssh = _Ssh()
+    remote = RemoteLab(SshTarget("ci", "127.0.0.1"), "/opt/okta-lab/p", "p", "docker compose", tmp_path / "kh")
+    remote._client = ssh  # type: ignore[assignment]
+    code, out = RemoteContainer(remote, "p-db-1").exec_run(["mariadb", "-e", "SELECT 1"], {"MYSQL_PWD": "s3cret"})
+    assert (code, out) == (0, b"USER_ID\nrey\n")
+    assert "s3cret" not in ssh.commands[0] and ssh.stdin.written == "s3cret\n" and ssh.stdin.channel.closed_write
+    command = ssh.commands[0]
+    assert command.startswith("docker exec -i p-db-1 sh -c ") and command.endswith("mariadb -e 'SELECT 1'")
