@@ -105,16 +105,16 @@ class DataFiles:
         if client is None:
             from lab.host.ssh import connect
 
-            client = self._clients[target] = connect(target, self.known_hosts or Path("/dev/null"))
+            known_hosts = self.known_hosts or self.data_dir.parent / ".lab" / "host" / "known_hosts"
+            client = self._clients[target] = connect(target, known_hosts)
         return client
 
 
-@contextlib.contextmanager
-def lab_data_files(ctx: LabContext, state: LabState | None, catalog: Catalog) -> Iterator[DataFiles]:
+def data_files(ctx: LabContext, state: LabState | None, catalog: Catalog) -> DataFiles:
     """The lab's data files: remote Docker host when `lab up --host` started it, native hosts for
-    services `lab host up` placed (and that no local Docker lab runs), the local `data/` otherwise."""
-    known_hosts = ctx.lab_dir / "host" / "known_hosts"
-    files = DataFiles(ctx.data_dir, known_hosts=known_hosts)
+    services `lab host up` placed (and that no local Docker lab runs), the local `data/` otherwise.
+    SSH sessions open on first use; `close()` ends them (or use `lab_data_files`)."""
+    files = DataFiles(ctx.data_dir, known_hosts=ctx.lab_dir / "host" / "known_hosts")
     if state is not None and state.remote:
         files.remote = (SshTarget(**state.remote["target"]), str(state.remote["dir"]))
     else:
@@ -123,6 +123,13 @@ def lab_data_files(ctx: LabContext, state: LabState | None, catalog: Catalog) ->
             comp = next((c for c in catalog if c.service == service), None)
             if comp is not None and comp.host_data and service not in local:
                 files.native[service] = (target, comp.host_data)
+    return files
+
+
+@contextlib.contextmanager
+def lab_data_files(ctx: LabContext, state: LabState | None, catalog: Catalog) -> Iterator[DataFiles]:
+    """`data_files`, closing its SSH sessions at the end of the block."""
+    files = data_files(ctx, state, catalog)
     try:
         yield files
     finally:

@@ -202,10 +202,8 @@ def down(ctx: LabContext) -> None:
     config, state = current(ctx)
     remote = remote_lab(ctx, state)
     if remote:
-        try:
+        with remote:
             remote.down()
-        finally:
-            remote.close()
         return
     docker_target(ctx, config).down()
 
@@ -218,10 +216,8 @@ def destroy(ctx: LabContext) -> list[str]:
     removed = []
     remote = remote_lab(ctx, LabState.load(ctx))
     if remote:
-        try:
+        with remote:
             remote.destroy()
-        finally:
-            remote.close()
         removed.append(f"containers and {remote.directory} on {remote.target.name}")
     elif (ctx.lab_dir / "compose.yml").exists():
         docker_target(ctx, config).destroy()
@@ -237,8 +233,6 @@ def status(ctx: LabContext) -> list[ServiceState]:
     config, state = current(ctx)
     remote = remote_lab(ctx, state)
     if remote:
-        try:
+        with remote:
             return remote.states(state.services)
-        finally:
-            remote.close()
     return docker_target(ctx, config).states(state.services)

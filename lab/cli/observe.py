@@ -60,12 +60,11 @@ def logs_cmd(
 
     remote = remote_lab(lab, state)
     if remote:  # `lab up --host`: compose logs on that host, over SSH
-        try:
-            code = remote.logs(service, tail, follow, lambda line: print(line, flush=True))
-        except KeyboardInterrupt:
-            code = 0
-        finally:
-            remote.close()
+        with remote:
+            try:
+                code = remote.logs(service, tail, follow, lambda line: print(line, flush=True))
+            except KeyboardInterrupt:
+                code = 0
         raise typer.Exit(code)
     target = docker_target(lab, config)
     args = target.compose_cmd("logs", "--tail", str(tail), *(["-f"] if follow else []), *([service] if service else []))

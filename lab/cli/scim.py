@@ -88,10 +88,11 @@ def demo(
 
     lab = lab_context(ctx)
     cfg = LabConfig.from_env(lab.env_path)
-    info = _creds(ctx)
-    base = url or info["url"]
     remote = remote_lab(lab, LabState.load(lab))  # `lab up --host`: the views are read over SSH there
-    cert = _certificate(ctx, lab.root / ".lab" / "scim-demo.crt") if remote else _data_dir(ctx) / "scim.crt"
+    # a remote lab's certificate is copied here, in the same SSH session that reads the token
+    cert = lab.lab_dir / "scim-demo.crt" if remote else _data_dir(ctx) / "scim.crt"
+    info = _creds(ctx, copy_certificate_to=cert if remote else None)
+    base = url or info["url"]
     scim = HttpScim(base, info["token"], cert if cert.exists() and base.startswith("https") else None)
     views = _views(cfg, db_host, remote)
     user = DemoUser(user_name or f"rey.skywalker@{cfg.ldap.mail_domain}")
@@ -121,7 +122,7 @@ def demo(
         print_json([{"title": s.title, "request": s.request, "status": s.status, "rows": s.rows} for s in steps])
 
 
-def _creds(ctx: typer.Context) -> dict[str, str]:
+def _creds(ctx: typer.Context, copy_certificate_to: Path | None = None) -> dict[str, str]:
     from lab.catalog import load_catalog
     from lab.datafiles import lab_data_files
     from lab.state import LabState
@@ -131,6 +132,10 @@ def _creds(ctx: typer.Context) -> dict[str, str]:
     with lab_data_files(lab, LabState.load(lab), load_catalog()) as files:  # SSH for remote/native labs
         token = files.read("scim/token")
         where, certificate = files.where("scim/token"), files.where("scim/scim.crt")
+        pem = files.read("scim/scim.crt") if copy_certificate_to else None
+    if copy_certificate_to and pem:
+        copy_certificate_to.parent.mkdir(parents=True, exist_ok=True)
+        copy_certificate_to.write_text(pem + "\n")
     if not token:
         raise ConfigError(
             Problem(f"no SCIM token at {where}", "start the server first: `lab up jdbc` or `lab scim serve`")
@@ -144,21 +149,6 @@ def _creds(ctx: typer.Context) -> dict[str, str]:
         "authorization": f"Bearer {token}",
         "certificate": certificate,
     }
-
-
-def _certificate(ctx: typer.Context, dest: Path) -> Path:
-    """The server certificate, copied from wherever the lab keeps it (a remote host: over SSH)."""
-    from lab.catalog import load_catalog
-    from lab.datafiles import lab_data_files
-    from lab.state import LabState
-
-    lab = lab_context(ctx)
-    with lab_data_files(lab, LabState.load(lab), load_catalog()) as files:
-        pem = files.read("scim/scim.crt")
-    if pem:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(pem + "\n")
-    return dest
 
 
 def _views(cfg: LabConfig, db_host: str, remote: Any = None) -> Any:

@@ -389,7 +389,7 @@ class RemoteLab:
     def logs(self, service: str, tail: int, follow: bool, write: Callable[[str], object]) -> int:
         """Stream `compose logs` from the host to `write`; the exit status of compose."""
         args = f"logs --no-color --tail {int(tail)}{' -f' if follow else ''} {shlex.quote(service) if service else ''}"
-        _, stdout, _ = self._connection().exec_command(self._base() + args + " 2>&1")
+        _, stdout, _ = self.connection().exec_command(self._base() + args + " 2>&1")
         try:
             for line in iter(stdout.readline, ""):
                 write(_ANSI.sub("", line.rstrip("\n")))  # compose v2 adds terminal codes even here
@@ -402,6 +402,12 @@ class RemoteLab:
             self._client.close()
             self._client = None
 
+    def __enter__(self) -> RemoteLab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _base(self) -> str:
         return _compose_base(self.directory, self.compose, self.project) + " "
 
@@ -411,9 +417,10 @@ class RemoteLab:
             raise TargetError(Problem(f"compose {args.split()[0]} on {self.target.label} failed: {_tail(err or out)}"))
 
     def _run(self, command: str, timeout: float = 120) -> tuple[int, str, str]:
-        return run(self._connection(), command, timeout=timeout)
+        return run(self.connection(), command, timeout=timeout)
 
-    def _connection(self) -> paramiko.SSHClient:
+    def connection(self) -> paramiko.SSHClient:
+        """The SSH session to the host (opened on first use; `close()` or `with` ends it)."""
         if self._client is None:
             self._client = connect(self.target, self.known_hosts)
         return self._client
@@ -441,7 +448,7 @@ class RemoteContainer:
             ["docker exec -i", shlex.quote(self.name), "sh -c", shlex.quote(f'{reads}exec "$@"'), "sh"]
             + [shlex.quote(arg) for arg in cmd]
         )
-        stdin, stdout, stderr = self.lab._connection().exec_command(command, timeout=120)
+        stdin, stdout, stderr = self.lab.connection().exec_command(command, timeout=120)
         stdin.write("".join(f"{value}\n" for value in env.values()))
         stdin.flush()
         stdin.channel.shutdown_write()

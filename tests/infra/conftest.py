@@ -82,21 +82,25 @@ class LabUnderTest:
         if self._data is None:
             from lab.catalog import load_catalog
             from lab.context import LabContext
-            from lab.datafiles import lab_data_files
+            from lab.datafiles import data_files
             from lab.state import LabState
 
             ctx = LabContext(root=self.root)
-            self._data = lab_data_files(ctx, LabState.load(ctx), load_catalog()).__enter__()
+            self._data = data_files(ctx, LabState.load(ctx), load_catalog())
         return self._data
 
     def container(self, service: str) -> str:
         if self.remote:
-            labels = f"label=com.docker.compose.project={self.cfg.core.project}"
-            labels += f" --filter label=com.docker.compose.service={service}"
-            names = self.machine.check_output(f"docker ps --filter {labels} --format '{{{{.Names}}}}'").split()
-            if not names:
+            from lab.context import LabContext
+            from lab.state import LabState
+            from lab.targets.remote import RemoteLab
+
+            ctx = LabContext(root=self.root)
+            with RemoteLab.from_state(ctx, LabState.load(ctx)) as remote:  # type: ignore[union-attr]
+                found = remote.container(service)
+            if found is None:
                 pytest.fail(f"service {service} has no running container in project {self.cfg.core.project}")
-            return str(names[0])
+            return found.name
         import docker
 
         client = docker.from_env()
