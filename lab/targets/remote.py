@@ -393,9 +393,11 @@ class RemoteLab:
         try:
             for line in iter(stdout.readline, ""):
                 write(_ANSI.sub("", line.rstrip("\n")))  # compose v2 adds terminal codes even here
+            # The exit status can arrive after the end of output: wait for it before closing,
+            # or a closed channel reports -1 (exit 255) for a command that succeeded.
+            return int(stdout.channel.recv_exit_status())
         finally:
             stdout.channel.close()
-        return int(stdout.channel.recv_exit_status())
 
     def close(self) -> None:
         if self._client is not None:

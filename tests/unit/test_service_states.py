@@ -101,3 +101,41 @@ def test_remote_exec_passes_secrets_on_stdin_not_on_a_command_line(tmp_path: Pat
     assert "s3cret" not in ssh.commands[0] and ssh.stdin.written == "s3cret\n" and ssh.stdin.channel.closed_write
     command = ssh.commands[0]
     assert command.startswith("docker exec -i p-db-1 sh -c ") and command.endswith("mariadb -e 'SELECT 1'")
+
+
+class _LateStatusChannel:
+    """Like paramiko's: the exit status arrives after the output; closing first loses it (-1)."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def recv_exit_status(self) -> int:
+        return -1 if self.closed else 3
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _Lines:
+    def __init__(self, lines: list[str]) -> None:
+        self.lines, self.channel = iter(lines), _LateStatusChannel()
+
+    def readline(self) -> str:
+        return next(self.lines, "")
+
+
+def test_remote_logs_returns_the_status_compose_exited_with(tmp_path: Path) -> None:
+    from lab.host.inventory import SshTarget
+
+    output = _Lines(["\x1b[36mscim-1  | \x1b[0mstarted\n", "scim-1  | ready\n"])
+
+    class _LogsSsh:
+        def exec_command(self, command: str) -> tuple[None, _Lines, None]:
+            assert "logs --no-color --tail 5 scim" in command
+            return None, output, None
+
+    remote = RemoteLab(SshTarget("ci", "127.0.0.1"), "/opt/okta-lab/p", "p", "docker compose", tmp_path / "kh")
+    remote._client = _LogsSsh()  # type: ignore[assignment]
+    written: list[str] = []
+    assert remote.logs("scim", 5, False, written.append) == 3
+    assert written == ["scim-1  | started", "scim-1  | ready"] and output.channel.closed
