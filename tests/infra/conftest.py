@@ -49,10 +49,9 @@ class LabUnderTest:
             t = self._host_targets()["services"].get(service)
             if not t:
                 pytest.fail(f"no inventory host runs {service}")
-            spec = f"paramiko://{t['user']}@{t['address']}:{t['port']}"
-            self._hosts[service] = testinfra.get_host(spec, ssh_identity_file=t["key_file"] or None)
+            self._hosts[service] = _over_ssh(self.root, t)
         if service not in self._hosts and self.remote:
-            self._hosts[service] = _container_over_ssh(self.remote["target"], self.container(service))
+            self._hosts[service] = _over_ssh(self.root, self.remote["target"], self.container(service))
         if service not in self._hosts:
             self._hosts[service] = testinfra.get_host(f"docker://{self.container(service)}")
         return self._hosts[service]
@@ -66,14 +65,8 @@ class LabUnderTest:
     def machine(self) -> Any:
         """The machine running the Docker lab: this one, or the `lab up --host` host over SSH."""
         if "" not in self._hosts:
-            t = self.remote["target"] if self.remote else None
-            self._hosts[""] = (
-                testinfra.get_host(
-                    f"paramiko://{t['user']}@{t['address']}:{t['port']}", ssh_identity_file=t["key_file"] or None
-                )
-                if t
-                else testinfra.get_host("local://")
-            )
+            remote = self.remote
+            self._hosts[""] = _over_ssh(self.root, remote["target"]) if remote else testinfra.get_host("local://")
         return self._hosts[""]
 
     @property
@@ -179,19 +172,29 @@ def lab() -> LabUnderTest:
     return LabUnderTest(root=root, cfg=LabConfig.from_env(env_file), target=os.environ.get("LAB_TARGET", "docker"))
 
 
-def _container_over_ssh(target: dict[str, Any], container: str) -> Any:
-    """A testinfra host whose commands run in `container` on a remote Docker host (docker exec over SSH)."""
+def _over_ssh(root: Path, target: dict[str, Any], container: str | None = None) -> Any:
+    """A testinfra host over SSH; with `container`, its commands run there (`docker exec` on the host).
+
+    The session is `lab`'s own: the host key is checked against the lab's pinned known_hosts, as
+    every other SSH connection of the toolkit (testinfra alone would accept any key with a warning).
+    """
     from testinfra.backend.paramiko import ParamikoBackend
     from testinfra.host import Host
 
-    class DockerOverSsh(ParamikoBackend):  # type: ignore[misc]
-        def run(self, command: str, *args: str, **kwargs: Any) -> Any:
-            inner = self.get_command(command, *args)
-            return super().run("docker exec %s /bin/sh -c %s", container, inner)
+    from lab.context import LabContext
+    from lab.host.inventory import SshTarget
+    from lab.host.ssh import connect
+    from lab.targets.remote import known_hosts
 
-    backend = DockerOverSsh(
-        f"{target['user']}@{target['address']}:{target['port']}", ssh_identity_file=target["key_file"] or None
-    )
+    class Backend(ParamikoBackend):  # type: ignore[misc]
+        def run(self, command: str, *args: str, **kwargs: Any) -> Any:
+            if container is None:
+                return super().run(command, *args, **kwargs)
+            return super().run("docker exec %s /bin/sh -c %s", container, self.get_command(command, *args))
+
+    ssh = SshTarget(**target)
+    backend = Backend(f"{ssh.user}@{ssh.address}:{ssh.port}")
+    backend.client = connect(ssh, known_hosts(LabContext(root=root)))  # replaces testinfra's own connection
     host = Host(backend)
     backend.set_host(host)
     return host

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.errors import TargetError
 from tests.hosts.testhost import (
     TestHost,
     build_image,
@@ -181,3 +182,12 @@ def test_infra_fixture_reaches_the_host_over_ssh(hosts: Hosts) -> None:
     for service in ("openldap", "ldap-ui", "ldap_ui"):
         assert under_test.host(service).check_output("hostname") == hosts.good.name.removeprefix("lab-")
     assert under_test.host("openldap").system_info.codename == "bookworm"
+    # The fixture's SSH session is `lab`'s own: a host key that no longer matches the pinned one is refused.
+    known = ctx.lab_dir / "host" / "known_hosts"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "other")], check=True)
+    other_key = (d / "other.pub").read_text().split()[1]
+    pinned = [line.split() for line in known.read_text().splitlines() if line.strip()]
+    assert pinned and all(fields[1] == "ssh-ed25519" for fields in pinned), pinned
+    known.write_text("".join(f"{fields[0]} {fields[1]} {other_key}\n" for fields in pinned))
+    with pytest.raises(TargetError, match="host key changed"):
+        LabUnderTest(root=d, cfg=LabConfig.from_env(d / ".env"), target="host").host("openldap")
