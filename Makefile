@@ -46,8 +46,7 @@ build: env engine ## Render the lab and build its images
 	$(LAB) render $(STACKS)
 
 up: env engine ## Start the default labs, wait until healthy, print the demo card
-	$(LAB) up $(STACKS)
-	$(LAB) creds
+	$(LAB) up --creds $(STACKS)
 
 start: up ## Same as up
 

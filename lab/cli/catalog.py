@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from lab.catalog import load_catalog
 from lab.cli.common import console, lab_context, print_json
@@ -33,6 +33,12 @@ def list_components(
             running = {s.service: f"{s.state}/{s.health}" for s in status(lab)}
         except LabError:
             running = {}
+    try:  # host ports as configured in .env; the keys alone before `lab init`
+        from lab.pipeline import load_config
+
+        configured = load_config(lab).env_values()
+    except LabError:
+        configured = {}
     rows = []
     for comp in load_catalog():
         rows.append(
@@ -41,6 +47,7 @@ def list_components(
                 "stack": comp.stack,
                 "description": comp.description,
                 "ports": [f"{p.key}->{p.container}/{p.proto}" for p in comp.ports if p.published],
+                "host_ports": [f"{configured.get(p.key, p.key)}/{p.proto}" for p in comp.ports if p.published],
                 "needs_registry": comp.needs_registry,
                 "vendor_package": comp.artifact.glob if comp.artifact else "",
                 "status": running.get(comp.service, "not started"),
@@ -49,14 +56,14 @@ def list_components(
     if as_json:
         print_json(rows)
         return
-    table = Table("stack", "service", "what", "ports", "status")
+    table = Table("stack", "service", "what", Column("ports", no_wrap=True), Column("status", no_wrap=True))
     for r in rows:
         what = str(r["description"])
         if r["needs_registry"]:
             what += " [needs-registry]"
         if r["vendor_package"]:
             what += f" (needs {r['vendor_package']})"
-        table.add_row(str(r["stack"]), str(r["service"]), escape(what), ", ".join(r["ports"]), str(r["status"]))  # type: ignore[arg-type]
+        table.add_row(str(r["stack"]), str(r["service"]), escape(what), "\n".join(r["host_ports"]), str(r["status"]))  # type: ignore[arg-type]
     console.print(table)
 
 
@@ -70,7 +77,8 @@ def packages(
     if as_json:
         print_json([i.to_dict() for i in infos])
         return
-    table = Table("service", "expects", "found", "sha256")
+    # file names fold rather than end in "…": which file goes where is the point of this table
+    table = Table("service", Column("expects", overflow="fold"), Column("found", overflow="fold"), "sha256")
     for i in infos:
         found = i.found or ("missing" + (f" (or set {i.url_key})" if i.url_key else ""))
         table.add_row(i.service, f"packages/{i.pattern}", found, i.sha256[:16])

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from lab.context import LabContext
+
+if TYPE_CHECKING:
+    from lab.card import CardEntry
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -26,3 +29,14 @@ def print_json(data: Any) -> None:
 
 def note(message: str) -> None:
     err_console.print(f"[dim]›[/dim] {message}")
+
+
+def print_card(entries: list[CardEntry]) -> None:
+    """The demo card: a heading per service, its labels in one aligned column."""
+    width = max((len(e.label) for e in entries), default=0)
+    service = ""
+    for e in entries:
+        if e.service != service:
+            console.print(f"[bold]{e.service}[/bold]")
+            service = e.service
+        console.print(f"  {e.label:<{width}}  {e.value}", markup=False, soft_wrap=True)

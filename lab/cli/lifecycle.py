@@ -11,7 +11,7 @@ from rich.table import Table
 
 from lab.card import demo_card
 from lab.catalog import load_catalog
-from lab.cli.common import console, err_console, lab_context, note
+from lab.cli.common import console, err_console, lab_context, note, print_card
 from lab.pipeline import current, destroy, docker_target, down, load_config, require_local, up
 from lab.targets.docker import ServiceState
 
@@ -38,6 +38,7 @@ def up_cmd(
     names: list[str] = typer.Argument(None, help="Stacks or services (default: LAB_STACKS)."),
     host: str = typer.Option("", "--host", help="Run on a remote Docker host over SSH (see `lab host`)."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the images from the base image, without cache."),
+    creds: bool = typer.Option(False, "--creds", help="Show passwords and tokens on the card (as `lab creds`)."),
 ) -> None:
     """Build what changed, start the services, wait until healthy, print the demo card."""
     lab = lab_context(ctx)
@@ -61,11 +62,10 @@ def up_cmd(
         note(f"built {', '.join(result.built)}")
     console.print(f"lab is up: {', '.join(result.selection.services)} healthy in {time.monotonic() - started:.1f}s")
     config = load_config(lab)
-    card = demo_card(config, result.selection.components, reveal=False, data_dir=lab.data_dir)
-    for entry in card:
-        console.print(f"  {entry.service:<16} {entry.label:<22} {entry.value}", markup=False, soft_wrap=True)
-    if any(e.secret for e in card):
-        console.print("  (passwords hidden: `lab creds` shows them)")
+    card = demo_card(config, result.selection.components, reveal=creds, data_dir=lab.data_dir)
+    print_card(card)
+    if not creds and any(e.secret for e in card):
+        console.print("(passwords hidden: `lab creds` shows them)")
 
 
 def down_cmd(ctx: typer.Context) -> None:

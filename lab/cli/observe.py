@@ -8,7 +8,7 @@ from rich.table import Table
 
 from lab.card import demo_card
 from lab.catalog import load_catalog
-from lab.cli.common import console, err_console, lab_context, print_json
+from lab.cli.common import console, err_console, lab_context, print_card, print_json
 from lab.pipeline import current, docker_target, status
 from lab.state import LabState
 
@@ -96,9 +96,4 @@ def creds_cmd(
     if as_json:
         print_json([e.__dict__ for e in entries])
         return
-    current_service = ""
-    for e in entries:
-        if e.service != current_service:
-            console.print(f"[bold]{e.service}[/bold]")
-            current_service = e.service
-        console.print(f"  {e.label:<24} {e.value}", markup=False, soft_wrap=True)
+    print_card(entries)

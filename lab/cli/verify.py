@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from lab.cli.common import console, lab_context, print_json
 from lab.pipeline import current
@@ -39,7 +39,7 @@ def show_report(report: VerifyReport, as_json: bool) -> None:
         for r in report.results:
             by_component.setdefault(r.component, []).append(r)
         for component, results in by_component.items():
-            table = Table("check", "result", "detail", title=component)
+            table = Table(Column("check", overflow="fold"), "result", "detail", title=component)
             for r in results:
                 mark = {"passed": "ok", "skipped": "skip"}.get(r.outcome, "FAIL")
                 table.add_row(escape(r.name), mark, escape(r.message))

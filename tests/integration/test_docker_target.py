@@ -38,7 +38,7 @@ def ldap_lab(request, make_lab) -> LabHandle:  # type: ignore[no-untyped-def]
 def test_up_brings_openldap_up_healthy(ldap_lab: LabHandle) -> None:
     proc = ldap_lab.up("openldap")
     assert "openldap healthy" in proc.stdout
-    assert "Bind DN" in proc.stdout, "the demo card is printed"
+    assert "Bind DN" in proc.stdout and "passwords hidden" in proc.stdout, "the masked demo card is printed"
     status = json.loads(ldap_lab.run("status", "--json").stdout)
     assert [(s["service"], s["state"], s["health"]) for s in status["services"]] == [("openldap", "running", "healthy")]
     state = json.loads((ldap_lab.dir / ".lab" / "lab.json").read_text())
@@ -92,6 +92,9 @@ def test_data_survives_down_and_up(ldap_lab: LabHandle) -> None:
 def test_creds_shows_the_password_on_purpose(ldap_lab: LabHandle) -> None:
     proc = ldap_lab.run("creds", "openldap")
     assert ldap_lab.cfg.ldap.admin_password in proc.stdout
+    up = ldap_lab.run("up", "--creds", "openldap")  # what `make up` runs: one card, with the passwords
+    assert ldap_lab.cfg.ldap.admin_password in up.stdout and "passwords hidden" not in up.stdout
+    assert up.stdout.count("Bind DN") == 1
 
 
 def test_backup_and_restore_bring_back_the_state(ldap_lab: LabHandle, tmp_path: Path) -> None:
