@@ -45,7 +45,12 @@ def show_report(report: VerifyReport, as_json: bool) -> None:
                 table.add_row(escape(r.name), mark, escape(r.message))
             console.print(table)
         passed = sum(r.outcome == "passed" for r in report.results)
-        console.print(f"{passed}/{len(report.results)} checks passed")
+        skipped = sum(r.outcome == "skipped" for r in report.results)
+        failed = len(report.results) - passed - skipped
+        summary = f"{passed}/{len(report.results)} checks passed"
+        summary += f", {skipped} not applicable to this lab (skip)" if skipped else ""
+        summary += f", {failed} FAILED" if failed else ""
+        console.print(summary)
     if not report.ok:
         raise typer.Exit(1)
     if report.warnings:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lab.verify import _parse_junit
 
 XML = """<?xml version="1.0" encoding="utf-8"?>
@@ -28,3 +30,23 @@ def test_junit_outcomes_messages_and_details(tmp_path: Path) -> None:
         ("ldap", "test_bind", "failed", "bind refused"),
         ("viewer", "test_s3", "skipped", "viewer is not part of this lab"),
     ]
+
+
+def test_the_summary_counts_passed_not_applicable_and_failed(capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    from lab.cli.verify import show_report
+    from lab.verify import CheckResult, VerifyReport
+
+    results = (
+        CheckResult("ldap", "test_bind", "passed"),
+        CheckResult("ldap", "test_scenario", "skipped", "scenario schema not applied"),
+        CheckResult("jdbc", "test_call", "failed", "boom"),
+    )
+    with pytest.raises(typer.Exit) as exit_info:
+        show_report(VerifyReport(results, 1), as_json=False)
+    assert exit_info.value.exit_code == 1
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1] == "1/3 checks passed, 1 not applicable to this lab (skip), 1 FAILED"
+    show_report(VerifyReport(results[:2], 0), as_json=False)
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "1/2 checks passed, 1 not applicable to this lab (skip)"
