@@ -62,3 +62,17 @@ def test_spec_defaults_equal_role_defaults(role: Path) -> None:
     for name, option in _options(role).items():
         if isinstance(option, dict) and "default" in option and name in defaults:
             assert option["default"] == defaults[name], f"{name}: spec and defaults/main.yml differ"
+
+
+def test_only_the_common_role_changes_the_trust_store() -> None:
+    """One home for the lab's extra CAs on a host: `common` (run first by every stack playbook).
+
+    A second role copying CAs would name or pick them differently, and `common` removing what it
+    did not install would then change the host on every run.
+    """
+    touching = {
+        path.relative_to(ROLES).parts[0]
+        for path in ROLES.glob("*/*/*.yml")
+        if "update-ca-certificates" in path.read_text() or "share/ca-certificates" in path.read_text()
+    }
+    assert touching == {"common"}
