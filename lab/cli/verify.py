@@ -45,10 +45,12 @@ def show_report(report: VerifyReport, as_json: bool) -> None:
                 table.add_row(escape(r.name), mark, escape(r.message))
             console.print(table)
         passed = sum(r.outcome == "passed" for r in report.results)
-        skipped = sum(r.outcome == "skipped" for r in report.results)
-        failed = len(report.results) - passed - skipped
+        skipped = [r for r in report.results if r.outcome == "skipped"]
+        warned = sum(r.message.lower().startswith("warning") for r in skipped)
+        failed = len(report.results) - passed - len(skipped)
         summary = f"{passed}/{len(report.results)} checks passed"
-        summary += f", {skipped} not applicable to this lab (skip)" if skipped else ""
+        summary += f", {len(skipped) - warned} not applicable to this lab (skip)" if len(skipped) > warned else ""
+        summary += f", {warned} warning(s)" if warned else ""
         summary += f", {failed} FAILED" if failed else ""
         console.print(summary)
     if not report.ok:

@@ -50,3 +50,9 @@ def test_the_summary_counts_passed_not_applicable_and_failed(capsys: pytest.Capt
     assert out.strip().splitlines()[-1] == "1/3 checks passed, 1 not applicable to this lab (skip), 1 FAILED"
     show_report(VerifyReport(results[:2], 0), as_json=False)
     assert capsys.readouterr().out.strip().splitlines()[-1] == "1/2 checks passed, 1 not applicable to this lab (skip)"
+    warned = (*results[:2], CheckResult("viewer", "test_oidc", "skipped", "warning: no Okta org to sign in to"))
+    with pytest.raises(typer.Exit) as exit_info:
+        show_report(VerifyReport(warned, 0), as_json=False)
+    assert exit_info.value.exit_code == 3
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == "1/3 checks passed, 1 not applicable to this lab (skip), 1 warning(s)"
