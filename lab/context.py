@@ -43,3 +43,8 @@ class LabContext:
     @property
     def state_file(self) -> Path:
         return self.lab_dir / "lab.json"
+
+    @property
+    def known_hosts(self) -> Path:
+        """The SSH host keys this lab pinned (trust on first use), for every connection it makes."""
+        return self.lab_dir / "host" / "known_hosts"

@@ -33,7 +33,7 @@ class DataFiles:
     data_dir: Path
     remote: tuple[SshTarget, str] | None = None  # a remote Docker host and the lab's folder there
     native: dict[str, tuple[SshTarget, str]] = field(default_factory=dict)  # service -> host, folder
-    known_hosts: Path | None = None
+    known_hosts: Path | None = None  # needed when `remote` or `native` is set
     _clients: dict[SshTarget, Any] = field(default_factory=dict, repr=False)
 
     def read(self, rel: str) -> str | None:
@@ -105,8 +105,8 @@ class DataFiles:
         if client is None:
             from lab.host.ssh import connect
 
-            known_hosts = self.known_hosts or self.data_dir.parent / ".lab" / "host" / "known_hosts"
-            client = self._clients[target] = connect(target, known_hosts)
+            assert self.known_hosts is not None, "DataFiles over SSH need the lab's known_hosts"
+            client = self._clients[target] = connect(target, self.known_hosts)
         return client
 
 
@@ -114,7 +114,7 @@ def data_files(ctx: LabContext, state: LabState | None, catalog: Catalog) -> Dat
     """The lab's data files: remote Docker host when `lab up --host` started it, native hosts for
     services `lab host up` placed (and that no local Docker lab runs), the local `data/` otherwise.
     SSH sessions open on first use; `close()` ends them (or use `lab_data_files`)."""
-    files = DataFiles(ctx.data_dir, known_hosts=ctx.lab_dir / "host" / "known_hosts")
+    files = DataFiles(ctx.data_dir, known_hosts=ctx.known_hosts)
     if state is not None and state.remote:
         files.remote = (SshTarget(**state.remote["target"]), str(state.remote["dir"]))
     else:

@@ -9,7 +9,7 @@ from rich.table import Table
 from lab.card import demo_card
 from lab.catalog import load_catalog
 from lab.cli.common import console, err_console, lab_context, print_card, print_json
-from lab.pipeline import current, docker_target, status
+from lab.pipeline import current, docker_target, remote_lab, status
 from lab.state import LabState
 
 
@@ -56,8 +56,6 @@ def logs_cmd(
         raise UsageError(
             Problem(f"service {service!r} is not part of this lab", f"choose from {', '.join(state.services)}")
         )
-    from lab.pipeline import remote_lab
-
     remote = remote_lab(lab, state)
     if remote:  # `lab up --host`: compose logs on that host, over SSH
         with remote:

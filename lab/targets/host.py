@@ -79,7 +79,7 @@ def plan(
 def preflight(ctx: LabContext, host_plan: HostPlan) -> dict[str, HostOs]:
     """Reach every SSH host and check its OS; read-only."""
     ssh = [t for t in host_plan.targets if t.connection in ("ssh", "paramiko", "paramiko_ssh")]
-    return check_hosts(ssh, host_dir(ctx) / "known_hosts") if ssh else {}
+    return check_hosts(ssh, ctx.known_hosts) if ssh else {}
 
 
 def render(ctx: LabContext, host_plan: HostPlan) -> HostFiles:

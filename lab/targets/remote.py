@@ -22,7 +22,7 @@ from lab.errors import Problem, TargetError, UsageError
 from lab.host.inventory import SshTarget, load_inventory
 from lab.host.ssh import SUPPORTED_TEXT, connect, detect_os, run
 from lab.state import LabState
-from lab.targets.docker import ServiceState, service_states
+from lab.targets.docker import PROJECT_LABEL, SERVICE_LABEL, ServiceState, service_states
 
 _HOST = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9.:_-]+?)(?::(?P<port>\d+))?$")
 #: compose package per distribution (Debian 12 ships compose v1; Ubuntu 24.04 the v2 plugin).
@@ -73,10 +73,6 @@ def parse_host(spec: str, identity: Path | None = None, inventory: Path | None =
     )
 
 
-def known_hosts(ctx: LabContext) -> Path:
-    return ctx.lab_dir / "host" / "known_hosts"
-
-
 def _supported(client: paramiko.SSHClient, target: SshTarget) -> str:
     found = detect_os(client)
     if not found.supported:
@@ -102,7 +98,7 @@ def prepare_docker(
     step = on_step or (lambda _m: None)
     started = time.monotonic()
     step(f"connecting to {target.label}")
-    client = connect(target, known_hosts(ctx))  # a clear error before anything changes
+    client = connect(target, ctx.known_hosts)  # a clear error before anything changes
     try:
         distro = _supported(client, target)
         has_systemd = run(client, "test -d /run/systemd/system")[0] == 0
@@ -111,7 +107,7 @@ def prepare_docker(
     data = {
         "ssh_port": target.port,
         "ssh_user": target.user,
-        "ssh_known_hosts_file": str(known_hosts(ctx)),
+        "ssh_known_hosts_file": str(ctx.known_hosts),
         "ssh_strict_host_key_checking": "accept-new",
     }
     if target.key_file:
@@ -147,7 +143,7 @@ def prepare_docker(
     meta = state.get_meta_for_host(host)
     changed, unchanged = int(meta.ops_change), int(meta.ops_no_change)
     disconnect_all(state)
-    client = connect(target, known_hosts(ctx))
+    client = connect(target, ctx.known_hosts)
     try:
         if not has_systemd and run(client, "docker info >/dev/null 2>&1")[0] != 0:
             step("starting dockerd (the host has no systemd)")
@@ -229,7 +225,7 @@ def remote_up(ctx: LabContext, names: list[str], host: str, *, identity: Path | 
     target = parse_host(host, identity, ctx.root / "inventory.ini")
     config = load_config(ctx)
     selection = select(ctx, config, names)
-    client = connect(target, known_hosts(ctx))  # no SSH access: one clear line, nothing changed
+    client = connect(target, ctx.known_hosts)  # no SSH access: one clear line, nothing changed
     try:
         _supported(client, target)
         compose = _compose_command(client, target)
@@ -309,7 +305,7 @@ def _ship(
 
 
 def _wait_healthy(client: paramiko.SSHClient, target: SshTarget, project: str, timeout: int) -> None:
-    label = shlex.quote(f"label=com.docker.compose.project={project}")
+    label = shlex.quote(f"label={PROJECT_LABEL}={project}")
     deadline = time.monotonic() + timeout
     while True:
         _, out, _ = run(client, f"docker ps -a --filter {label} --format '{{{{.Names}}}}\t{{{{.Status}}}}'")
@@ -358,10 +354,10 @@ class RemoteLab:
             return None
         compose = state.compose if state.compose in ("docker compose", "docker-compose") else "docker compose"
         target = SshTarget(**state.remote["target"])
-        return cls(target, str(state.remote["dir"]), state.project, compose, known_hosts(ctx))
+        return cls(target, str(state.remote["dir"]), state.project, compose, ctx.known_hosts)
 
     def states(self, services: list[str] | None = None) -> list[ServiceState]:
-        label = shlex.quote(f"label=com.docker.compose.project={self.project}")
+        label = shlex.quote(f"label={PROJECT_LABEL}={self.project}")
         ids = f"$(docker ps -aq --filter {label})"
         rc, out, err = self._run(f"ids={ids}; [ -z \"$ids\" ] && echo '[]' || docker inspect $ids")
         if rc != 0:
@@ -370,8 +366,8 @@ class RemoteLab:
 
     def container(self, service: str) -> RemoteContainer | None:
         """The running container of `service` on the host, for `exec_run` (as the Docker SDK's)."""
-        labels = f"label=com.docker.compose.project={self.project}"
-        labels = f"{shlex.quote(labels)} --filter label=com.docker.compose.service={shlex.quote(service)}"
+        labels = f"{shlex.quote(f'label={PROJECT_LABEL}={self.project}')}"
+        labels += f" --filter {shlex.quote(f'label={SERVICE_LABEL}={service}')}"
         rc, out, _ = self._run(f"docker ps --filter {labels} --format '{{{{.Names}}}}'")
         names = out.split() if rc == 0 else []
         return RemoteContainer(self, names[0]) if names else None

@@ -184,7 +184,6 @@ def _over_ssh(root: Path, target: dict[str, Any], container: str | None = None) 
     from lab.context import LabContext
     from lab.host.inventory import SshTarget
     from lab.host.ssh import connect
-    from lab.targets.remote import known_hosts
 
     class Backend(ParamikoBackend):  # type: ignore[misc]
         def run(self, command: str, *args: str, **kwargs: Any) -> Any:
@@ -194,7 +193,7 @@ def _over_ssh(root: Path, target: dict[str, Any], container: str | None = None) 
 
     ssh = SshTarget(**target)
     backend = Backend(f"{ssh.user}@{ssh.address}:{ssh.port}")
-    backend.client = connect(ssh, known_hosts(LabContext(root=root)))  # replaces testinfra's own connection
+    backend.client = connect(ssh, LabContext(root=root).known_hosts)  # replaces testinfra's own connection
     host = Host(backend)
     backend.set_host(host)
     return host

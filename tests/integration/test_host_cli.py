@@ -183,7 +183,7 @@ def test_infra_fixture_reaches_the_host_over_ssh(hosts: Hosts) -> None:
         assert under_test.host(service).check_output("hostname") == hosts.good.name.removeprefix("lab-")
     assert under_test.host("openldap").system_info.codename == "bookworm"
     # The fixture's SSH session is `lab`'s own: a host key that no longer matches the pinned one is refused.
-    known = ctx.lab_dir / "host" / "known_hosts"
+    known = ctx.known_hosts
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "other")], check=True)
     other_key = (d / "other.pub").read_text().split()[1]
     pinned = [line.split() for line in known.read_text().splitlines() if line.strip()]

@@ -75,7 +75,7 @@ def test_a_missing_local_file_says_to_start_the_service(tmp_path: Path) -> None:
 
 def test_remote_docker_files_are_read_over_ssh_in_the_lab_folder(tmp_path: Path, ssh: FakeSsh) -> None:
     ssh.files["/opt/okta-lab/demo/data/scim/token"] = "remote-token"
-    files = DataFiles(tmp_path, remote=(HOST, "/opt/okta-lab/demo"))
+    files = DataFiles(tmp_path, remote=(HOST, "/opt/okta-lab/demo"), known_hosts=tmp_path / "kh")
     card = scim_card(files)
     assert card["SCIM token"] == "Bearer remote-token"
     assert card["SCIM certificate"] == "lab1:/opt/okta-lab/demo/data/scim/scim.crt"
@@ -85,7 +85,7 @@ def test_remote_docker_files_are_read_over_ssh_in_the_lab_folder(tmp_path: Path,
 def test_native_files_come_from_the_service_folder_without_sudo_as_root(tmp_path: Path, ssh: FakeSsh) -> None:
     root = SshTarget(name="db1", address="10.0.0.6", user="root")
     ssh.files["/var/lib/okta-lab-scim/token"] = "native-token"
-    files = DataFiles(tmp_path, native={"scim": (root, "/var/lib/okta-lab-scim")})
+    files = DataFiles(tmp_path, native={"scim": (root, "/var/lib/okta-lab-scim")}, known_hosts=tmp_path / "kh")
     assert files.read("scim/token") == "native-token"
     assert files.read("scim/absent") is None
     assert files.read("viewer/other") is None  # not a native service: local data/, absent
@@ -96,7 +96,7 @@ def test_native_files_come_from_the_service_folder_without_sudo_as_root(tmp_path
 
 
 def test_an_unreadable_remote_file_is_one_clear_error(tmp_path: Path, ssh: FakeSsh) -> None:
-    files = DataFiles(tmp_path, native={"scim": (HOST, "/denied/")})
+    files = DataFiles(tmp_path, native={"scim": (HOST, "/denied/")}, known_hosts=tmp_path / "kh")
     with pytest.raises(TargetError) as err:
         files.read("scim/token")
     assert "cannot read /denied/token on lab1" in str(err.value.problems[0])
@@ -143,6 +143,6 @@ def test_modes_are_read_locally_and_over_ssh(tmp_path: Path, ssh: FakeSsh) -> No
     assert DataFiles(tmp_path).mode("scim/token") == 0o600
     assert DataFiles(tmp_path).mode("scim/absent") is None
     ssh.files["/opt/okta-lab/p/data/scim/token"] = "640"
-    files = DataFiles(tmp_path, remote=(HOST, "/opt/okta-lab/p"))
+    files = DataFiles(tmp_path, remote=(HOST, "/opt/okta-lab/p"), known_hosts=tmp_path / "kh")
     assert files.mode("scim/token") == 0o640
     assert "stat -c %a" in ssh.commands[-1]
