@@ -1,35 +1,35 @@
-"""The table of contents: load -> validate -> select -> render -> bring up -> wait.
+"""The table of contents: load -> validate -> select -> pick the target -> render -> deliver -> build
+-> bring up -> wait -> record.
 
 Every command that touches a lab goes through these functions; the CLI only parses and prints.
+The target is picked once, from `.lab/lab.json` (or `--host` for a new lab), and driven through
+the `lab.targets.base.Target` protocol. A dry run renders into a scratch folder, pins host keys
+in a scratch copy, shows every changing command and waits for nothing: nothing under `.lab/` or
+`data/` is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from lab.catalog import Catalog, Component, load_catalog
+from lab.catalog import load_catalog
 from lab.config import LabConfig
 from lab.context import LabContext
-from lab.errors import ConfigError, PreflightError, Problem, TargetError, UsageError
-from lab.render import RenderResult, find_artifacts, render_lab
-from lab.state import LabState
-from lab.targets.compose import detect_compose
-from lab.targets.docker import DockerTarget, ServiceState, docker_client, port_in_use
+from lab.errors import PreflightError, Problem, TargetError, UsageError
+from lab.render import RenderResult, render_lab
+from lab.selection import Selection, check_ports, select, unavailable, with_running
+from lab.state import DockerLocal, DockerRemote, LabState, NativeHosts, TargetRecord
+from lab.targets import open_target
+from lab.targets.base import OnUpdate, ServiceState, Target
+from lab.targets.docker import DockerTarget, docker_client, port_in_use
 
-if TYPE_CHECKING:
-    from lab.targets.remote import RemoteLab
-
-
-@dataclass(frozen=True)
-class Selection:
-    components: list[Component]
-    skipped: list[tuple[Component, str]] = field(default_factory=list)  # (component, why)
-
-    @property
-    def services(self) -> list[str]:
-        return [c.service for c in self.components]
+__all__ = ["Selection", "check_ports", "select", "unavailable", "up", "down", "status", "logs", "reset", "destroy"]
 
 
 @dataclass(frozen=True)
@@ -38,136 +38,37 @@ class UpResult:
     rendered: RenderResult
     built: list[str]
     states: list[ServiceState]
+    record: TargetRecord = field(default_factory=DockerLocal)
+    dry_run: bool = False
+    tunnels: tuple[str, ...] = ()
+    all_ports: str = ""
+    seconds: float = 0.0
 
 
 def load_config(ctx: LabContext) -> LabConfig:
     return LabConfig.from_env(ctx.env_path)
 
 
-def select(ctx: LabContext, config: LabConfig, names: list[str], catalog: Catalog | None = None) -> Selection:
-    """Resolve names (default: LAB_STACKS) to components; vendor agents only with their package."""
-    catalog = catalog or load_catalog()
-    explicit = set(names)
-    chosen = catalog.select(names or config.core.stack_list)
-    keep, skipped = [], []
-    for comp in chosen:
-        why = unavailable(ctx, config, comp)
-        if why and comp.service in explicit:
-            raise ConfigError(Problem(f"{comp.service} cannot start: {why}", _artifact_hint(comp)))
-        if why:
-            skipped.append((comp, why))
-        else:
-            keep.append(comp)
-    check_ports(config, keep)
-    return Selection(keep, skipped)
-
-
-def unavailable(ctx: LabContext, config: LabConfig, comp: Component) -> str:
-    """Why a component cannot run here, or '' when it can."""
-    if comp.artifact:
-        url = config.raw.get(comp.artifact.url_key, "") if comp.artifact.url_key else ""
-        if not url and not find_artifacts(comp, ctx.packages_dir):
-            return f"no {comp.artifact.glob} in {ctx.packages_dir}"
-    return ""
-
-
-def _artifact_hint(comp: Component) -> str:
-    if not comp.artifact:
-        return ""
-    hint = f"put {comp.artifact.glob} ({comp.artifact.what or 'the vendor package'}) in packages/"
-    if comp.artifact.url_key:
-        hint += f" or set {comp.artifact.url_key} in .env"
-    return hint
-
-
-def check_ports(config: LabConfig, components: list[Component]) -> list[tuple[Component, str, int, str]]:
-    """Published (component, key, port, proto) for the selection; ConfigError on duplicates."""
-    values = config.env_values()
-    seen: dict[tuple[int, str], str] = {}
-    out = []
-    problems = []
-    for comp in components:
-        for p in comp.ports:
-            if not p.published:
-                continue
-            port = int(values[p.key])
-            owner = seen.get((port, p.proto))
-            if owner and owner != p.key:
-                problems.append(
-                    Problem(
-                        f"{p.key} and {owner} both use host port {port}/{p.proto}",
-                        f"give {p.key} a different port in .env",
-                    )
-                )
-            seen[(port, p.proto)] = p.key
-            out.append((comp, p.key, port, p.proto))
-    if problems:
-        raise ConfigError(*problems)
-    return out
-
-
-def render(ctx: LabContext, config: LabConfig, selection: Selection) -> RenderResult:
-    return render_lab(config, selection.components, ctx.lab_dir, ctx.packages_dir)
+def render(ctx: LabContext, config: LabConfig, selection: Selection, out: Path | None = None) -> RenderResult:
+    return render_lab(config, selection.components, out or ctx.lab_dir, ctx.packages_dir)
 
 
 def docker_target(ctx: LabContext, config: LabConfig) -> DockerTarget:
-    return DockerTarget(config, ctx.lab_dir, ctx.runner, detect_compose(ctx.runner))
+    """The local Docker target (for commands that only exist there: backup, configure, jdbc apply)."""
+    return DockerTarget(config, ctx.lab_dir, ctx.runner)
 
 
-def up(
-    ctx: LabContext,
-    names: list[str],
-    *,
-    on_update: Callable[[list[ServiceState], float], None] | None = None,
-    on_step: Callable[[str], None] | None = None,
-    rebuild: bool = False,
-) -> UpResult:
-    step = on_step or (lambda _msg: None)
-    config = load_config(ctx)
-    wanted = select(ctx, config, names)
-    previous = LabState.load(ctx)
-    require_local(previous, "up")  # one lab per folder: do not lose track of the remote one
-    # The compose file holds every service the lab runs, so `lab up jdbc` keeps ldap running.
-    active = set(wanted.services) | set(previous.services if previous else [])
-    selection = Selection(
-        [c for c in load_catalog() if c.service in active and not unavailable(ctx, config, c)],
-        wanted.skipped,
-    )
-    published = check_ports(config, selection.components)
-
-    docker_client()  # engine reachable, or a clear error before anything changes
-    target = docker_target(ctx, config)
-    held = target.held_ports()
-    busy = [
-        Problem(
-            f"host port {port} ({key}) is already in use on {config.core.bind}",
-            f"stop what uses it or set {key} to a free port in .env",
-        )
-        for comp, key, port, proto in published
-        if comp.service in wanted.services and port not in held and port_in_use(config.core.bind, port, proto)
-    ]
-    if busy:
-        raise PreflightError(*busy)
-
-    step("rendering the lab into .lab/")
-    rendered = render(ctx, config, selection)
-    for comp in selection.components:
-        (ctx.data_dir / comp.service).mkdir(parents=True, exist_ok=True)
-    step("building images that changed")
-    built = target.build(wanted.components, rendered.images, force=rebuild)
-    step("starting services")
-    target.up(wanted.components)
-    step("waiting for health checks")
-    states = target.wait_healthy(wanted.services, config.core.health_timeout, on_update)
-    LabState(
-        target="docker",
-        project=config.core.project,
-        services=selection.services,
-        images=rendered.images,
-        config=config.env_values(redact=True),
-        compose=f"{target.compose.variant} {target.compose.version}",
-    ).save(ctx)
-    return UpResult(wanted, rendered, built, states)
+@contextlib.contextmanager
+def scratch(ctx: LabContext) -> Iterator[tuple[Path, Path]]:
+    """(folder to render into, known_hosts to pin keys in): `.lab/` itself, or copies in a dry run."""
+    if not ctx.dry_run:
+        yield ctx.lab_dir, ctx.known_hosts
+        return
+    with tempfile.TemporaryDirectory(prefix="lab-dry-run-") as tmp:
+        known = Path(tmp) / "known_hosts"
+        if ctx.known_hosts.exists():
+            shutil.copyfile(ctx.known_hosts, known)
+        yield Path(tmp) / "lab", known
 
 
 def current(ctx: LabContext) -> tuple[LabConfig, LabState]:
@@ -179,60 +80,249 @@ def current(ctx: LabContext) -> tuple[LabConfig, LabState]:
     return config, state
 
 
-def remote_lab(ctx: LabContext, state: LabState | None) -> RemoteLab | None:
-    """The remote lab `lab up --host` recorded in `.lab/lab.json`, if this lab is one."""
-    from lab.targets.remote import RemoteLab
-
-    return RemoteLab.from_state(ctx, state) if state else None
+@contextlib.contextmanager
+def opened(ctx: LabContext, config: LabConfig, state: LabState) -> Iterator[Target]:
+    """The state's target, closed (its SSH sessions) at the end of the block."""
+    with scratch(ctx) as (_, known):
+        target = open_target(ctx, config, state.target, prefer=state.compose_variant, known_hosts=known)
+        try:
+            yield target
+        finally:
+            target.close()
 
 
 def require_local(state: LabState | None, command: str) -> None:
-    """Refuse `command` (which works on the local engine) in a folder whose lab runs remotely."""
-    if state and state.remote:
-        host = state.remote["target"]["name"]
+    """Refuse `command` (which works on the local engine) in a folder whose lab runs elsewhere."""
+    if state is None or isinstance(state.target, DockerLocal):
+        return
+    if isinstance(state.target, DockerRemote):
+        host = state.target.host.name
         raise UsageError(
             Problem(
                 f"this lab runs on {host} (`lab up --host`); `lab {command}` works on local labs",
                 f"`lab up --host {host}` updates it there; `lab destroy` removes it first",
             )
         )
+    raise UsageError(
+        Problem(
+            f"this lab runs on native hosts (`lab host up`); `lab {command}` works on Docker labs",
+            "`lab host up` updates it; `lab destroy` forgets it first",
+        )
+    )
+
+
+def _same_target(previous: LabState | None, record: TargetRecord, command: str) -> None:
+    """One lab per folder: do not lose track of the one already recorded."""
+    if previous is None or previous.target == record:
+        return
+    if isinstance(record, DockerLocal):
+        require_local(previous, command)
+    was = previous.target
+    if isinstance(was, DockerRemote) and isinstance(record, DockerRemote) and was.host.address == record.host.address:
+        return
+    raise UsageError(
+        Problem(
+            f"this folder's lab runs on {was.where}; `lab {command}` would start another one",
+            "`lab destroy` removes it first",
+        )
+    )
+
+
+def up(
+    ctx: LabContext,
+    names: list[str],
+    *,
+    host: str = "",
+    identity: Path | None = None,
+    on_update: OnUpdate | None = None,
+    on_step: Callable[[str], None] | None = None,
+    rebuild: bool = False,
+) -> UpResult:
+    """Bring the lab up here, or on `host` over SSH (`lab up --host`)."""
+    started = time.monotonic()
+    step = on_step or (lambda _msg: None)
+    config = load_config(ctx)
+    wanted = select(ctx, config, names)
+    previous = LabState.load(ctx)
+    record: TargetRecord = DockerLocal()
+    if host:
+        from lab.targets.remote import parse_host, remote_directory
+
+        ssh = parse_host(host, identity, ctx.root / "inventory.ini")
+        record = DockerRemote(ssh, remote_directory(config.core.project))
+    _same_target(previous, record, "up")
+    selection = with_running(ctx, config, wanted, previous.services if previous else [])
+    published = check_ports(config, selection.components)
+    if isinstance(record, DockerLocal):
+        docker_client()  # engine reachable, or a clear error before anything changes
+    with scratch(ctx) as (out, known):
+        target = open_target(ctx, config, record, known_hosts=known)
+        try:
+            if isinstance(target, DockerTarget):
+                _check_busy(config, target, published, wanted.services)
+            step("rendering the lab" + (" (dry run: into a scratch folder)" if ctx.dry_run else " into .lab/"))
+            rendered = render(ctx, config, selection, out)
+            if isinstance(record, DockerRemote):
+                step(f"copying the rendered lab to {record.host.name}:{record.directory}")
+                target.deliver(out, rendered.files)  # type: ignore[attr-defined]
+            elif not ctx.dry_run:
+                for comp in selection.components:
+                    (ctx.data_dir / comp.service).mkdir(parents=True, exist_ok=True)
+            step("building images that changed")
+            built = target.build(wanted.components, rendered.images, force=rebuild)
+            step("starting services")
+            target.up(wanted.components)
+            states: list[ServiceState] = []
+            if not ctx.dry_run:
+                step("waiting for health checks")
+                states = target.wait(wanted.services, config.core.health_timeout, on_update)
+                compose = getattr(target, "compose", None)
+                LabState(
+                    target=record,
+                    project=config.core.project,
+                    services=selection.services,
+                    images=rendered.images,
+                    config=config.env_values(redact=True),
+                    compose=f"{compose.variant} {compose.version}" if compose else "",
+                ).save(ctx)
+        finally:
+            target.close()
+    tunnels: tuple[str, ...] = ()
+    all_ports = ""
+    if isinstance(record, DockerRemote):
+        from lab.targets.remote import all_ports_tunnel, tunnel_commands
+
+        tunnels = tuple(tunnel_commands(config, record.host, selection.services))
+        all_ports = all_ports_tunnel(config, record.host, selection.services)
+    return UpResult(
+        wanted, rendered, built, states, record, ctx.dry_run, tunnels, all_ports, time.monotonic() - started
+    )
+
+
+def _check_busy(
+    config: LabConfig, target: DockerTarget, published: Sequence[tuple[object, str, int, str]], wanted: list[str]
+) -> None:
+    held = target.held_ports()
+    busy = [
+        Problem(
+            f"host port {port} ({key}) is already in use on {config.core.bind}",
+            f"stop what uses it or set {key} to a free port in .env",
+        )
+        for comp, key, port, proto in published
+        if getattr(comp, "service", "") in wanted and port not in held and port_in_use(config.core.bind, port, proto)
+    ]
+    if busy:
+        raise PreflightError(*busy)
 
 
 def down(ctx: LabContext) -> None:
     config, state = current(ctx)
-    remote = remote_lab(ctx, state)
-    if remote:
-        with remote:
-            remote.down()
-        return
-    docker_target(ctx, config).down()
+    with opened(ctx, config, state) as target:
+        target.down()
 
 
 def destroy(ctx: LabContext) -> list[str]:
     """Remove containers, networks, volumes and the persistent data. Returns what was removed."""
-    import shutil
-
     config = load_config(ctx)
-    removed = []
-    remote = remote_lab(ctx, LabState.load(ctx))
-    if remote:
-        with remote:
-            remote.destroy()
-        removed.append(f"containers and {remote.directory} on {remote.target.name}")
+    state = LabState.load(ctx)
+    removed: list[str] = []
+    if state is not None:
+        with opened(ctx, config, state) as target:
+            removed += target.destroy()
     elif (ctx.lab_dir / "compose.yml").exists():
-        docker_target(ctx, config).destroy()
-        removed.append("containers")
+        removed += docker_target(ctx, config).destroy()
     for path in (ctx.data_dir, ctx.lab_dir):
         if path.exists():
-            shutil.rmtree(path)
+            if not ctx.dry_run:
+                shutil.rmtree(path)
             removed.append(str(path.relative_to(ctx.root)) + "/")
     return removed
 
 
 def status(ctx: LabContext) -> list[ServiceState]:
     config, state = current(ctx)
-    remote = remote_lab(ctx, state)
-    if remote:
-        with remote:
-            return remote.states(state.services)
-    return docker_target(ctx, config).states(state.services)
+    with opened(ctx, config, state) as target:
+        return target.states(state.services)
+
+
+def logs(ctx: LabContext, service: str, tail: int, follow: bool, write: Callable[[str], object]) -> int:
+    """Stream the lab's logs (one service, or all) to `write`; the exit status of the log command."""
+    config, state = current(ctx)
+    if service and service not in state.services:
+        raise UsageError(
+            Problem(f"service {service!r} is not part of this lab", f"choose from {', '.join(state.services)}")
+        )
+    with opened(ctx, config, state) as target:
+        return target.logs(service, tail, follow, write)
+
+
+def reset_services(ctx: LabContext, stacks: list[str]) -> list[str]:
+    """The services `lab reset STACKS` would reset (default: every one running); refuses remote labs."""
+    _, state = current(ctx)
+    require_local(state, "reset")
+    catalog = load_catalog()
+    comps = catalog.select(stacks) if stacks else [c for c in catalog if c.service in state.services]
+    return [c.service for c in comps if c.service in state.services]
+
+
+def reset(ctx: LabContext, services: list[str]) -> UpResult:
+    """Remove the services' containers and data, then bring them up again (the golden state)."""
+    config, state = current(ctx)
+    with opened(ctx, config, state) as target:
+        target.reset(services)
+    return up(ctx, services)
+
+
+def verify_target(state: LabState) -> str:
+    """LAB_TARGET for the checks of tests/infra: `host` on native hosts, `docker` otherwise."""
+    return "host" if isinstance(state.target, NativeHosts) else "docker"
+
+
+def host_up(
+    ctx: LabContext,
+    stacks: list[str],
+    *,
+    inventory_path: Path | None = None,
+    check: bool = False,
+    on_event: Callable[..., None] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> list[object]:
+    """`lab host up`: plan -> preflight (SSH, OS) -> render -> converge each stack -> record."""
+    from lab.targets import host
+
+    step = on_step or (lambda _m: None)
+    host_plan = host.plan(ctx, stacks, inventory_path)
+    record = NativeHosts(str(host_plan.inventory.path.resolve()))
+    previous = LabState.load(ctx)
+    if previous is not None and not isinstance(previous.target, NativeHosts):
+        _same_target(previous, record, "host up")
+    with scratch(ctx) as (out, known):
+        step(f"checking {len(host_plan.targets)} host(s) over SSH")
+        host.preflight(ctx, host_plan, known)
+        step("rendering .lab/ and .lab/host/" + (" (dry run: into a scratch folder)" if ctx.dry_run else ""))
+        files = host.render(ctx, host_plan, out)
+        summaries = host.converge(files, host_plan, ctx.runner, check=check, on_event=on_event, on_step=step)
+    if not ctx.dry_run and not check:
+        placed = host.HostTarget.from_rendered(ctx, record).services
+        services = [c.service for c in load_catalog() if c.service in placed]
+        LabState(
+            target=record,
+            project=host_plan.config.core.project,
+            services=services,
+            config=host_plan.config.env_values(redact=True),
+        ).save(ctx)
+    return list(summaries)
+
+
+def lab_target(ctx: LabContext, config: LabConfig | None = None) -> Target:
+    """The target of this folder's lab: from `.lab/lab.json`; native hosts when only `lab host
+    render|verify` ran (`.lab/host/targets.json`); this machine otherwise. Close it after use."""
+    config = config or load_config(ctx)
+    state = LabState.load(ctx)
+    if state is not None:
+        return open_target(ctx, config, state.target, prefer=state.compose_variant)
+    if (ctx.lab_dir / "host" / "targets.json").exists() and not (ctx.lab_dir / "compose.yml").exists():
+        from lab.targets.host import HostTarget
+
+        return HostTarget.from_rendered(ctx)
+    return docker_target(ctx, config)

@@ -47,7 +47,9 @@ def _root(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show external commands instead of running them."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every external command."),
 ) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose or dry_run else logging.WARNING, format="%(message)s")
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s")
+    if dry_run and not verbose:  # the commands a dry run would run, without the libraries' chatter
+        logging.getLogger("lab").setLevel(logging.INFO)
     ctx.obj = LabContext(root=directory, env_file=env_file, dry_run=dry_run)
 
 
@@ -59,8 +61,10 @@ for module in (ldap, data, jdbc, scim, viewer, host):
 
 
 def main() -> None:
+    from lab.cli.common import hoist_global_flags
+
     try:
-        app()
+        app(args=hoist_global_flags(sys.argv[1:]))
     except LabError as exc:
         for problem in exc.problems:
             line = f"error: {problem.what}"

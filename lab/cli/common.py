@@ -40,3 +40,15 @@ def print_card(entries: list[CardEntry]) -> None:
             console.print(f"[bold]{e.service}[/bold]")
             service = e.service
         console.print(f"  {e.label:<{width}}  {e.value}", markup=False, soft_wrap=True)
+
+
+#: root options that may also follow the subcommand (`lab up --dry-run` as `lab --dry-run up`)
+ANYWHERE = ("--dry-run",)
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """Move ANYWHERE flags found after the subcommand (before any `--`) to the front."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    found = [a for a in argv[:end] if a in ANYWHERE]
+    rest = [a for a in argv[:end] if a not in ANYWHERE]
+    return found + rest + argv[end:]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -49,7 +49,7 @@ def up_cmd(
 ) -> None:
     """Converge the hosts of STACKS with the Ansible roles, showing each task as it finishes."""
     from lab.host.ansible import TaskEvent
-    from lab.targets.host import host_up
+    from lab.pipeline import host_up
 
     lab = lab_context(ctx)
 
@@ -63,7 +63,7 @@ def up_cmd(
         if check and event.diff:
             err_console.print(event.diff, markup=False, highlight=False)
 
-    summaries = host_up(
+    summaries: list[Any] = host_up(
         lab,
         stacks or [],
         inventory_path=inventory,
@@ -71,6 +71,9 @@ def up_cmd(
         on_event=on_event,
         on_step=lambda m: note(m),
     )
+    if lab.dry_run:
+        console.print("dry run: the commands above would converge the hosts; nothing was written or changed")
+        return
     if as_json:
         print_json(
             [
@@ -187,11 +190,17 @@ def docker_up_cmd(
 
 def print_remote_up(lab: LabContext, names: list[str], host: str, identity: Path | None = None) -> None:
     """`lab up --host`: ship, start, wait, then print the tunnel command of every UI."""
-    from lab.targets.remote import remote_up
+    from lab.cli.lifecycle import print_dry_run
+    from lab.pipeline import up
+    from lab.state import DockerRemote
 
-    result = remote_up(lab, names, host, identity=identity)
+    result = up(lab, names, host=host, identity=identity, on_step=lambda m: note(m))
+    if print_dry_run(result):
+        return
+    assert isinstance(result.record, DockerRemote)
     console.print(
-        f"lab is up on {result.host.label} in {result.directory}: {', '.join(result.services)} "
+        f"lab is up on {result.record.host.label} in {result.record.directory}: "
+        f"{', '.join(result.selection.services)} "
         f"healthy in {result.seconds:.1f}s (ports bound to the remote loopback)",
         soft_wrap=True,
     )

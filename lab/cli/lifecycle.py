@@ -10,10 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from lab.card import demo_card
-from lab.catalog import load_catalog
 from lab.cli.common import console, err_console, lab_context, note, print_card
-from lab.pipeline import current, destroy, docker_target, down, load_config, require_local, up
-from lab.targets.docker import ServiceState
+from lab.pipeline import UpResult, destroy, down, load_config, reset, reset_services, up
+from lab.targets.base import ServiceState
 
 
 def register(app: typer.Typer) -> None:
@@ -56,6 +55,8 @@ def up_cmd(
         result = up(
             lab, names or [], on_update=on_update, on_step=lambda m: live.console.print(f"› {m}"), rebuild=rebuild
         )
+    if print_dry_run(result):
+        return
     for comp, why in result.selection.skipped:
         note(f"{comp.service} skipped: {why}")
     if result.built:
@@ -66,6 +67,17 @@ def up_cmd(
     print_card(card)
     if not creds and any(e.secret for e in card):
         console.print("(passwords hidden: `lab creds` shows them)")
+
+
+def print_dry_run(result: UpResult) -> bool:
+    """For a dry run: say so (the commands were shown above) and return True."""
+    if not result.dry_run:
+        return False
+    console.print(
+        f"dry run: the commands above would bring up {', '.join(result.selection.services)} on "
+        f"{result.record.where}; nothing was written, started or waited for"
+    )
+    return True
 
 
 def down_cmd(ctx: typer.Context) -> None:
@@ -83,7 +95,8 @@ def destroy_cmd(
     if not yes and not typer.confirm(f"Remove every container and all data under {lab.data_dir}?"):
         raise typer.Exit(1)
     removed = destroy(lab)
-    console.print(f"removed {', '.join(removed) or 'nothing (no lab here)'}")
+    verb = "dry run: would remove" if lab.dry_run else "removed"
+    console.print(f"{verb} {', '.join(removed) or 'nothing (no lab here)'}")
 
 
 def reset_cmd(
@@ -92,19 +105,9 @@ def reset_cmd(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Back to the golden state: remove a stack's data, then bring it up again."""
-    import shutil
-
     lab = lab_context(ctx)
-    config, state = current(lab)
-    require_local(state, "reset")
-    catalog = load_catalog()
-    comps = catalog.select(stacks) if stacks else [c for c in catalog if c.service in state.services]
-    names = [c.service for c in comps if c.service in state.services]
+    names = reset_services(lab, stacks or [])
     if not yes and not typer.confirm(f"Erase the data of {', '.join(names)} and start them fresh?"):
         raise typer.Exit(1)
-    target = docker_target(lab, config)
-    target.run_compose("rm", "-s", "-f", *names, timeout=300)
-    for name in names:
-        shutil.rmtree(lab.data_dir / name, ignore_errors=True)
-    up(lab, names)
-    console.print(f"reset {', '.join(names)} to the golden state")
+    reset(lab, names)
+    console.print(f"{'dry run: would reset' if lab.dry_run else 'reset'} {', '.join(names)} to the golden state")

@@ -9,7 +9,7 @@ from rich.table import Table
 from lab.card import demo_card
 from lab.catalog import load_catalog
 from lab.cli.common import console, err_console, lab_context, print_card, print_json
-from lab.pipeline import current, docker_target, remote_lab, status
+from lab.pipeline import logs, status
 from lab.state import LabState
 
 
@@ -48,25 +48,11 @@ def logs_cmd(
     tail: int = typer.Option(200, "--tail", help="Lines from the end of each log."),
 ) -> None:
     """Show service logs."""
-    lab = lab_context(ctx)
-    config, state = current(lab)
-    if service and service not in state.services:
-        from lab.errors import Problem, UsageError
-
-        raise UsageError(
-            Problem(f"service {service!r} is not part of this lab", f"choose from {', '.join(state.services)}")
-        )
-    remote = remote_lab(lab, state)
-    if remote:  # `lab up --host`: compose logs on that host, over SSH
-        with remote:
-            try:
-                code = remote.logs(service, tail, follow, lambda line: print(line, flush=True))
-            except KeyboardInterrupt:
-                code = 0
-        raise typer.Exit(code)
-    target = docker_target(lab, config)
-    args = target.compose_cmd("logs", "--tail", str(tail), *(["-f"] if follow else []), *([service] if service else []))
-    raise typer.Exit(lab.runner.interactive(args, env=target.compose_env()))
+    try:
+        code = logs(lab_context(ctx), service, tail, follow, lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
 
 
 def creds_cmd(

@@ -81,20 +81,21 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="Print the steps as JSON."),
 ) -> None:
     """Play Okta's part: create, update, deactivate, reactivate, remove an entitlement."""
-    from lab.pipeline import remote_lab
+    from lab.pipeline import lab_target
     from lab.scim.client import HttpScim
     from lab.scim.demo import DemoError, DemoStep, DemoUser, run_demo
-    from lab.state import LabState
+    from lab.state import DockerLocal
 
     lab = lab_context(ctx)
     cfg = LabConfig.from_env(lab.env_path)
-    remote = remote_lab(lab, LabState.load(lab))  # `lab up --host`: the views are read over SSH there
+    target = lab_target(lab, cfg)  # where the lab runs: the views are read there (over SSH if remote)
+    remote = target if not isinstance(target.record, DockerLocal) else None
     # a remote lab's certificate is copied here, in the same SSH session that reads the token
     cert = lab.lab_dir / "scim-demo.crt" if remote else _data_dir(ctx) / "scim.crt"
     info = _creds(ctx, copy_certificate_to=cert if remote else None)
     base = url or info["url"]
     scim = HttpScim(base, info["token"], cert if cert.exists() and base.startswith("https") else None)
-    views = _views(cfg, db_host, remote)
+    views = _views(cfg, db_host, target)
     user = DemoUser(user_name or f"rey.skywalker@{cfg.ldap.mail_domain}")
 
     def show(step: DemoStep) -> None:
@@ -116,8 +117,7 @@ def demo(
         raise TargetError(Problem(f"cannot reach the SCIM server at {base}: {exc}", hint)) from None
     finally:
         scim.close()
-        if remote:
-            remote.close()
+        target.close()
     if as_json:
         print_json([{"title": s.title, "request": s.request, "status": s.status, "rows": s.rows} for s in steps])
 
@@ -151,8 +151,9 @@ def _creds(ctx: typer.Context, copy_certificate_to: Path | None = None) -> dict[
     }
 
 
-def _views(cfg: LabConfig, db_host: str, remote: Any = None) -> Any:
+def _views(cfg: LabConfig, db_host: str, target: Any) -> Any:
     from lab.scim.demo import DockerExecViews, PyMySQLViews
+    from lab.targets.base import ServiceExec
 
     if db_host or cfg.jdbc.publish:
         import pymysql
@@ -172,18 +173,9 @@ def _views(cfg: LabConfig, db_host: str, remote: Any = None) -> Any:
             )
 
         return PyMySQLViews(connect)
-    if remote is not None:
-        container = remote.container("db")
-        if container is None:
-            raise TargetError(Problem(f"the db container is not running on {remote.target.name}", "run `lab status`"))
-        return DockerExecViews(container, cfg.jdbc.database, cfg.jdbc.user, cfg.jdbc.password)
-    from lab.targets.docker import PROJECT_LABEL, SERVICE_LABEL, docker_client
-
-    client = docker_client()
-    found = client.containers.list(filters={"label": [f"{PROJECT_LABEL}={cfg.core.project}", f"{SERVICE_LABEL}=db"]})
-    if not found:
+    if target.container("db") is None:
         raise TargetError(Problem("the db container is not running", "run `lab up jdbc`, or pass --db-host"))
-    return DockerExecViews(found[0], cfg.jdbc.database, cfg.jdbc.user, cfg.jdbc.password)
+    return DockerExecViews(ServiceExec(target, "db"), cfg.jdbc.database, cfg.jdbc.user, cfg.jdbc.password)
 
 
 def _ops_file(root: Path, cfg: LabConfig) -> str:

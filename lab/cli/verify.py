@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from lab.cli.common import console, lab_context, print_json
-from lab.pipeline import current
+from lab.pipeline import current, verify_target
 from lab.verify import CheckResult, VerifyReport, run_checks
 
 
@@ -26,7 +26,7 @@ def verify_cmd(
     """Probe the lab from outside (LDAP, SQL, HTTP) and inside (testinfra). Exit 1 on failure."""
     lab = lab_context(ctx)
     _, state = current(lab)
-    report = run_checks(lab, names or [], state.services, target=state.target, junit=junit)
+    report = run_checks(lab, names or [], state.services, target=verify_target(state), junit=junit)
     show_report(report, as_json)
 
 

@@ -6,7 +6,10 @@ the rendered `ansible.cfg` gives OpenSSH), so a changed host key is an error, no
 
 from __future__ import annotations
 
+import logging
+import re
 import shlex
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,9 @@ import paramiko
 
 from lab.errors import Problem, TargetError
 from lab.host.inventory import SshTarget
+from lab.runner import Result, failure, show_dry
+
+log = logging.getLogger("lab.runner")
 
 #: (distribution id, VERSION_ID) pairs the roles are written and tested for.
 SUPPORTED = {("debian", "12"): "Debian 12 (bookworm)", ("ubuntu", "24.04"): "Ubuntu 24.04 (noble)"}
@@ -147,3 +153,129 @@ def _reason(exc: BaseException) -> str:
         errors = {str(e) for e in exc.errors.values()}
         return "; ".join(sorted(errors)) or str(exc)
     return str(exc) or type(exc).__name__
+
+
+class SshRunner:
+    """The runner protocol (`lab.runner.CommandRunner`) over one SSH session to `target`.
+
+    The session opens on first use (`close()` ends it). Environment values go to the remote
+    shell on stdin (`IFS= read -r KEY`), never on a command line: a remote `ps` shows no secret.
+    In a dry run, `query` still runs (so the compose variant shown is the host's), `run` and
+    `put` are only shown.
+    """
+
+    def __init__(self, target: SshTarget, known_hosts: Path, *, dry_run: bool = False) -> None:
+        self.target = target
+        self.known_hosts = known_hosts
+        self.dry_run = dry_run
+        self._client: paramiko.SSHClient | None = None
+
+    @property
+    def where(self) -> str:
+        return self.target.name
+
+    def connection(self) -> paramiko.SSHClient:
+        if self._client is None:
+            self._client = connect(self.target, self.known_hosts)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def command_line(
+        self, args: Sequence[str], env: Mapping[str, str] | None = None, cwd: str | Path | None = None
+    ) -> str:
+        """The shell line run on the host; env names are read from stdin, values never appear."""
+        names = list(env or {})
+        if not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) for key in names):
+            raise ValueError("environment names must be shell identifiers")
+        line = shlex.join(args)
+        if names:
+            reads = "".join(f"IFS= read -r {key}; export {key}; " for key in names)
+            script = reads + 'exec "$@"'
+            line = f"sh -c {shlex.quote(script)} sh {line}"
+        if cwd:
+            line = f"cd {shlex.quote(str(cwd))} && {line}"
+        return line
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        check: bool = True,
+        input: str | None = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        hint: str = "",
+        cwd: str | Path | None = None,
+    ) -> Result:
+        if self.dry_run:
+            show_dry(args, self.where, cwd)
+            return Result(tuple(args), 0, "", "")
+        return self.query(args, check=check, input=input, timeout=timeout, env=env, hint=hint, cwd=cwd)
+
+    def query(
+        self,
+        args: Sequence[str],
+        *,
+        check: bool = False,
+        input: str | None = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        hint: str = "",
+        cwd: str | Path | None = None,
+    ) -> Result:
+        line = self.command_line(args, env, cwd)
+        log.debug("run on %s: %s", self.target.name, line)
+        stdin, stdout, stderr = self.connection().exec_command(line, timeout=timeout or 120)
+        feed = "".join(f"{value}\n" for value in (env or {}).values()) + (input or "")
+        if feed:
+            stdin.write(feed)
+            stdin.flush()
+        stdin.channel.shutdown_write()
+        out = stdout.read().decode(errors="replace")
+        err = stderr.read().decode(errors="replace")
+        result = Result(tuple(args), int(stdout.channel.recv_exit_status()), out, err)
+        if check and not result.ok:
+            raise failure(args, result, hint, self.target.label)
+        return result
+
+    def stream(
+        self,
+        args: Sequence[str],
+        write: Callable[[str], object],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | Path | None = None,
+    ) -> int:
+        stdin, stdout, _ = self.connection().exec_command(self.command_line(args, env, cwd) + " 2>&1")
+        try:
+            feed = "".join(f"{value}\n" for value in (env or {}).values())
+            if feed:
+                stdin.write(feed)
+                stdin.flush()
+            stdin.channel.shutdown_write()
+            for line in iter(stdout.readline, ""):
+                write(line.rstrip("\n"))
+            # The exit status can arrive after the end of output: wait for it before closing,
+            # or a closed channel reports -1 (exit 255) for a command that succeeded.
+            return int(stdout.channel.recv_exit_status())
+        finally:
+            stdout.channel.close()
+
+    def put(self, dest: str, data: bytes, mode: int = 0o644) -> None:
+        """Write `data` to `dest` on the host (its folder created), with `mode` from the start."""
+        if self.dry_run:
+            log.info("would write: %s:%s (%d bytes, mode %o)", self.target.name, dest, len(data), mode)
+            return
+        folder = dest.rsplit("/", 1)[0] or "/"
+        self.query(["mkdir", "-p", folder], check=True)
+        sftp = self.connection().open_sftp()
+        try:
+            with sftp.open(dest, "wb") as fh:
+                sftp.chmod(dest, mode)
+                fh.write(data)
+        finally:
+            sftp.close()

@@ -1,18 +1,27 @@
-"""The Docker target: compose up/down, image builds, health waits, status."""
+"""Docker targets: one compose project, driven through a runner — here (`DockerTarget`) or on a
+host over SSH (`lab.targets.remote.RemoteDockerTarget`, the same class with other probes).
+
+Commands (all through the runner, so `--dry-run` shows them with the detected compose variant):
+`compose build`, `compose up -d --no-build`, `compose down`, `compose logs`, `docker exec`.
+Probes: the engine (`docker_client`), container states, image tags, busy ports.
+"""
 
 from __future__ import annotations
 
+import re
+import shlex
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lab.catalog import Component
 from lab.config import LabConfig
 from lab.errors import PreflightError, Problem, TargetError
-from lab.runner import Runner
+from lab.runner import CommandRunner
+from lab.state import DockerLocal, TargetRecord
+from lab.targets.base import OnUpdate, ServiceState, service_states
 from lab.targets.compose import Compose
 
 NO_ENGINE = Problem(
@@ -21,34 +30,14 @@ NO_ENGINE = Problem(
 )
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_ABSENT = 3  # exit status of a file read when the file does not exist
 
-
-@dataclass(frozen=True)
-class ServiceState:
-    service: str
-    container: str
-    state: str  # running | exited | missing | ...
-    health: str  # healthy | starting | unhealthy | none
-    detail: str = ""
-    ports: tuple[str, ...] = ()
-
-    @property
-    def ready(self) -> bool:
-        return self.state == "running" and self.health in ("healthy", "none")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "container": self.container,
-            "state": self.state,
-            "health": self.health,
-            "detail": self.detail,
-            "ports": list(self.ports),
-        }
+__all__ = ["DockerTarget", "ComposeTarget", "ServiceState", "service_states", "docker_client", "port_in_use"]
 
 
 def docker_client() -> Any:
-    """A connected docker SDK client, or a TargetError saying how to get one."""
+    """A connected docker SDK client, or a PreflightError saying how to get one."""
     import docker
     from docker.errors import DockerException
 
@@ -60,42 +49,59 @@ def docker_client() -> Any:
     return client
 
 
-class DockerTarget:
-    """One compose project on the local engine."""
+class ComposeTarget:
+    """A compose project in `directory` (its `.lab/compose.yml`, its `data/`), wherever `runner` runs."""
 
-    def __init__(self, config: LabConfig, lab_dir: Path, runner: Runner, compose: Compose) -> None:
-        self.config = config
-        self.lab_dir = lab_dir
+    record: TargetRecord = DockerLocal()
+
+    def __init__(
+        self,
+        project: str,
+        directory: str,
+        runner: CommandRunner,
+        compose: Compose | None,
+        env: dict[str, str],
+        prefer: str | None = None,
+    ) -> None:
+        self.project = project
+        self.directory = directory
         self.runner = runner
-        self.compose = compose
-        self.project = config.core.project
+        self._compose = compose
+        self._prefer = prefer
+        self.env = env  # what compose interpolates (`${KEY}` in compose.yml): the resolved config
+
+    @property
+    def compose(self) -> Compose:
+        """The compose where the runner runs, detected on first use (status and reads need none)."""
+        if self._compose is None:
+            self._compose = self.detect_compose()
+        return self._compose
+
+    def detect_compose(self) -> Compose:
+        from lab.targets.compose import detect_compose
+
+        return detect_compose(self.runner, self._prefer)
 
     # -- commands -------------------------------------------------------------------------------
     def compose_cmd(self, *args: str) -> list[str]:
-        return [*self.compose.command, "-p", self.project, "-f", str(self.lab_dir / "compose.yml"), *args]
+        return [*self.compose.command, "-p", self.project, "-f", f"{self.directory}/.lab/compose.yml", *args]
 
     def compose_env(self) -> dict[str, str]:
-        """Values compose interpolates (`${KEY}` in compose.yml): the resolved config."""
-        return self.config.env_values()
+        return self.env
 
     def run_compose(self, *args: str, check: bool = True, timeout: float | None = None) -> str:
-        result = self.runner.run(self.compose_cmd(*args), env=self.compose_env(), check=check, timeout=timeout)
+        result = self.runner.run(
+            self.compose_cmd(*args), env=self.env, check=check, timeout=timeout, cwd=self.directory
+        )
         return result.stdout
 
-    # -- lifecycle ------------------------------------------------------------------------------
     def build(self, components: list[Component], images: dict[str, str], force: bool = False) -> list[str]:
         """Build the images that do not exist yet (tags carry a hash of their build context).
 
         `force` rebuilds every image from its base, without the build cache.
         """
-        client = docker_client()
-        missing = []
-        for comp in components:
-            tag = images.get(comp.service)
-            if not tag:
-                continue
-            if force or not client.images.list(name=tag):
-                missing.append(comp.service)
+        wanted = [c.service for c in components if images.get(c.service)]
+        missing = [s for s in wanted if force or not self.image_exists(images[s])]
         if missing:
             # v1 leaves a failed step's container behind unless told otherwise (v2 has no such flag)
             extra = ["--force-rm"] if self.compose.variant == "v1" else []
@@ -104,29 +110,69 @@ class DockerTarget:
         return missing
 
     def up(self, components: list[Component]) -> None:
-        names = [c.service for c in components]
-        self.run_compose("up", "-d", "--no-build", *names, timeout=900)
+        self.run_compose("up", "-d", "--no-build", *[c.service for c in components], timeout=1800)
 
     def down(self) -> None:
-        self.run_compose("down", "--remove-orphans", timeout=300)
+        self.run_compose("down", "--remove-orphans", timeout=600)
 
-    def destroy(self) -> None:
-        self.run_compose("down", "--remove-orphans", "--volumes", timeout=300)
+    def destroy(self) -> list[str]:
+        self.run_compose("down", "--remove-orphans", "--volumes", timeout=600)
+        return ["containers"]
 
-    # -- observation ----------------------------------------------------------------------------
-    def states(self, services: list[str] | None = None) -> list[ServiceState]:
-        client = docker_client()
-        found = [
-            ct.attrs for ct in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
-        ]
-        return service_states(found, services)
+    def reset(self, services: list[str]) -> None:
+        self.run_compose("rm", "-s", "-f", *services, timeout=300)
+        self.runner.run(["rm", "-rf", *[f"{self.directory}/data/{s}" for s in services]], cwd=self.directory)
 
-    def wait_healthy(
-        self,
-        services: list[str],
-        timeout: float,
-        on_update: Callable[[list[ServiceState], float], None] | None = None,
-    ) -> list[ServiceState]:
+    def logs(self, service: str, tail: int, follow: bool, write: Callable[[str], object]) -> int:
+        args = self.compose_cmd("logs", "--no-color", "--tail", str(int(tail)), *(["-f"] if follow else []))
+        args += [service] if service else []
+        # compose v2 adds terminal codes even to a pipe
+        return self.runner.stream(args, lambda line: write(_ANSI.sub("", line)), env=self.env, cwd=self.directory)
+
+    def logs_tail(self, service: str, lines: int = 25) -> str:
+        args = self.compose_cmd("logs", "--no-color", "--tail", str(lines), service)
+        r = self.runner.query(args, env=self.env, cwd=self.directory, timeout=60)
+        return _ANSI.sub("", r.stdout + r.stderr).strip()
+
+    def exec(self, service: str, cmd: list[str], environment: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """`docker exec` in the service's running container; values reach it as `-e NAME` only."""
+        name = self.container(service)
+        if name is None:
+            raise TargetError(Problem(f"service {service} has no running container", "run `lab status`"))
+        env = environment or {}
+        args = ["docker", "exec", *[a for key in env for a in ("-e", key)], name, *cmd]
+        r = self.runner.query(args, env=env, timeout=120)
+        return r.returncode, (r.stdout + r.stderr).encode()
+
+    # -- generated files (data/<service>/<name>) --------------------------------------------------
+    def data_path(self, rel: str) -> str:
+        return f"{self.directory}/data/{rel}"
+
+    def read_file(self, rel: str) -> str | None:
+        out = self._read(rel, "cat")
+        return None if out is None else out.strip()
+
+    def file_mode(self, rel: str) -> int | None:
+        out = self._read(rel, "stat -c %a")
+        return None if out is None else int(out.strip(), 8)
+
+    def file_where(self, rel: str) -> str:
+        where = self.runner.where
+        return f"{where}:{self.data_path(rel)}" if where else self.data_path(rel)
+
+    def _read(self, rel: str, command: str) -> str | None:
+        path = shlex.quote(self.data_path(rel))
+        args = ["sh", "-c", f"test -e {path} || exit {_ABSENT}; {command} {path}"]
+        host = getattr(self.runner, "target", None)  # over SSH as another user than root: sudo
+        r = self.runner.query(["sudo", "-n", *args] if host and host.user != "root" else args, timeout=30)
+        if r.returncode == _ABSENT:
+            return None
+        if not r.ok:
+            raise TargetError(Problem(f"cannot read {self.file_where(rel)}: {r.stderr.strip() or r.returncode}"))
+        return r.stdout
+
+    # -- probes ---------------------------------------------------------------------------------
+    def wait(self, services: list[str], timeout: float, on_update: OnUpdate | None = None) -> list[ServiceState]:
         """Poll container health until every service is ready; raise with its logs on timeout."""
         start = time.monotonic()
         while True:
@@ -140,21 +186,87 @@ class DockerTarget:
             if dead or elapsed > timeout:
                 bad = dead[0] if dead else next(s for s in states if not s.ready)
                 why = f"{bad.state}/{bad.health}" if dead else f"not healthy after {timeout:.0f}s"
+                on = f" on {self.runner.where}" if self.runner.where else ""
                 raise TargetError(
                     Problem(
-                        f"service {bad.service} is {why}",
+                        f"service {bad.service}{on} is {why}",
                         f"its last log lines:\n{self.logs_tail(bad.service)}\n(more with `lab logs {bad.service}`)",
                     )
                 )
             time.sleep(1.0)
 
-    def logs_tail(self, service: str, lines: int = 25) -> str:
-        r = self.runner.run(
-            self.compose_cmd("logs", "--no-color", "--tail", str(lines), service),
-            env=self.compose_env(),
-            check=False,
-        )
-        return (r.stdout + r.stderr).strip()
+    wait_healthy = wait
+
+    def states(self, services: list[str] | None = None) -> list[ServiceState]:
+        label = shlex.quote(f"label={PROJECT_LABEL}={self.project}")
+        script = f'ids=$(docker ps -aq --filter {label}); [ -z "$ids" ] && echo "[]" || docker inspect $ids'
+        r = self.runner.query(["sh", "-c", script], timeout=120)
+        if not r.ok:
+            raise TargetError(Problem(f"docker inspect on {self.runner.where or 'this machine'} failed: {r.stderr}"))
+        import json
+
+        return service_states(json.loads(r.stdout or "[]"), services)
+
+    def container(self, service: str) -> str | None:
+        """The name of the service's running container, or None."""
+        for s in self.states([service]):
+            if s.state == "running":
+                return s.container
+        return None
+
+    def image_exists(self, tag: str) -> bool:
+        return self.runner.query(["docker", "image", "inspect", "-f", ".", tag], timeout=60).ok
+
+    def close(self) -> None:
+        self.runner.close()
+
+
+class DockerTarget(ComposeTarget):
+    """The compose project on this machine's engine; probes through the Docker SDK (no fork)."""
+
+    record: TargetRecord = DockerLocal()
+
+    def __init__(
+        self,
+        config: LabConfig,
+        lab_dir: Path,
+        runner: CommandRunner,
+        compose: Compose | None = None,
+        prefer: str | None = None,
+    ) -> None:
+        super().__init__(config.core.project, str(lab_dir.parent), runner, compose, config.env_values(), prefer)
+        self.config = config
+        self.lab_dir = lab_dir
+
+    def reset(self, services: list[str]) -> None:
+        import shutil
+
+        self.run_compose("rm", "-s", "-f", *services, timeout=300)
+        if not self.runner.dry_run:
+            for name in services:
+                shutil.rmtree(Path(self.data_path(name)), ignore_errors=True)
+
+    def states(self, services: list[str] | None = None) -> list[ServiceState]:
+        client = docker_client()
+        found = [
+            ct.attrs for ct in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
+        ]
+        return service_states(found, services)
+
+    def image_exists(self, tag: str) -> bool:
+        return bool(docker_client().images.list(name=tag))
+
+    def read_file(self, rel: str) -> str | None:
+        try:
+            return Path(self.data_path(rel)).read_text().strip()
+        except OSError:
+            return None
+
+    def file_mode(self, rel: str) -> int | None:
+        try:
+            return Path(self.data_path(rel)).stat().st_mode & 0o7777
+        except OSError:
+            return None
 
     def held_ports(self) -> set[int]:
         """Host ports published by this project's own containers (free for it to reuse)."""
@@ -163,32 +275,6 @@ class DockerTarget:
             for p in s.ports:
                 held.add(int(p.split("->")[0].rsplit(":", 1)[1]))
         return held
-
-
-def service_states(inspected: list[dict[str, Any]], services: list[str] | None = None) -> list[ServiceState]:
-    """Per service, in order, from `docker inspect` documents of a project's containers."""
-    found: dict[str, ServiceState] = {}
-    for attrs in inspected:
-        container = str(attrs.get("Name", "")).lstrip("/")
-        name = (attrs.get("Config", {}).get("Labels") or {}).get(SERVICE_LABEL, container)
-        state = attrs.get("State", {})
-        health = state.get("Health") or {}
-        log = health.get("Log") or []
-        detail = (log[-1].get("Output", "") if log else "").strip().splitlines()
-        ports = []
-        for cport, binds in sorted((attrs.get("NetworkSettings", {}).get("Ports") or {}).items()):
-            for b in binds or []:
-                ports.append(f"{b['HostIp']}:{b['HostPort']}->{cport}")
-        found[name] = ServiceState(
-            service=name,
-            container=container,
-            state=state.get("Status", "unknown"),
-            health=health.get("Status", "none"),
-            detail=detail[-1] if detail else "",
-            ports=tuple(ports),
-        )
-    names = services if services is not None else sorted(found)
-    return [found.get(n) or ServiceState(n, "", "missing", "none") for n in names]
 
 
 def port_in_use(bind: str, port: int, proto: str = "tcp") -> bool:

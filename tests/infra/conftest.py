@@ -2,7 +2,7 @@
 
 On Docker, `lab.host(service)` is the service's container (testinfra `docker://`) and probes go to
 the published ports on LAB_BIND; on a native host target it is the machine itself over SSH. A lab
-started with `lab up --host` (`remote` in `.lab/lab.json`) is reached over SSH too: container checks
+started with `lab up --host` (a `docker-remote` target in `.lab/lab.json`) is reached over SSH too: container checks
 run `docker exec` on that host, and `lab.data` reads the lab's `data/` there. Probes still go to
 LAB_BIND and the ports of the env file (the tunnel `lab up --host` prints).
 """
@@ -59,7 +59,12 @@ class LabUnderTest:
     @property
     def remote(self) -> dict[str, Any] | None:
         """For a lab started with `lab up --host`: its SSH target and folder there."""
-        return (self._state().get("remote") or None) if self.target == "docker" else None
+        if self.target != "docker":
+            return None
+        record = self._state().get("target")
+        if isinstance(record, dict) and record.get("kind") == "docker-remote":
+            return {"target": record["host"], "dir": record["directory"]}
+        return None
 
     @property
     def machine(self) -> Any:
@@ -73,27 +78,25 @@ class LabUnderTest:
     def data(self) -> Any:
         """The lab's generated files (lab.datafiles.DataFiles): here, on the remote or native host."""
         if self._data is None:
-            from lab.catalog import load_catalog
             from lab.context import LabContext
             from lab.datafiles import data_files
-            from lab.state import LabState
 
-            ctx = LabContext(root=self.root)
-            self._data = data_files(ctx, LabState.load(ctx), load_catalog())
+            self._data = data_files(LabContext(root=self.root))
         return self._data
 
     def container(self, service: str) -> str:
         if self.remote:
             from lab.context import LabContext
-            from lab.state import LabState
-            from lab.targets.remote import RemoteLab
+            from lab.pipeline import lab_target
 
-            ctx = LabContext(root=self.root)
-            with RemoteLab.from_state(ctx, LabState.load(ctx)) as remote:  # type: ignore[union-attr]
-                found = remote.container(service)
-            if found is None:
+            target = lab_target(LabContext(root=self.root), self.cfg)
+            try:
+                name = target.container(service)
+            finally:
+                target.close()
+            if name is None:
                 pytest.fail(f"service {service} has no running container in project {self.cfg.core.project}")
-            return found.name
+            return name
         import docker
 
         client = docker.from_env()

@@ -23,6 +23,27 @@ from lab.state import LabState
 HOST = SshTarget(name="lab1", address="10.0.0.5", port=22, user="admin")
 
 
+class _Out:
+    def __init__(self, rc: int, data: str) -> None:
+        self.data, self.channel = data.encode(), self
+        self.rc = rc
+
+    def recv_exit_status(self) -> int:
+        return self.rc
+
+    def read(self) -> bytes:
+        return self.data
+
+    def write(self, text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def shutdown_write(self) -> None:
+        pass
+
+
 class FakeSsh:
     """Stands in for paramiko: records commands, serves files from a dict."""
 
@@ -36,12 +57,13 @@ class FakeSsh:
         self.connects += 1
         return self
 
-    def run(self, client: Any, command: str, timeout: float = 60.0) -> tuple[int, str, str]:
+    def exec_command(self, command: str, timeout: float | None = None) -> tuple[_Out, _Out, _Out]:
         self.commands.append(command)
         if "/denied/" in command:
-            return 1, "", "sudo: a password is required"
+            return _Out(0, ""), _Out(1, ""), _Out(1, "sudo: a password is required")
         path = next((p for p in self.files if p in command), None)
-        return (0, self.files[path] + "\n", "") if path else (3, "", "")
+        out = _Out(0, self.files[path] + "\n") if path else _Out(3, "")
+        return out, out, _Out(0, "")
 
     def close(self) -> None:
         self.closed = True
@@ -51,8 +73,22 @@ class FakeSsh:
 def ssh(monkeypatch: pytest.MonkeyPatch) -> FakeSsh:
     fake = FakeSsh({})
     monkeypatch.setattr("lab.host.ssh.connect", fake.connect)
-    monkeypatch.setattr("lab.host.ssh.run", fake.run)
     return fake
+
+
+def remote(tmp_path: Path, host: SshTarget = HOST, directory: str = "/opt/okta-lab/demo") -> DataFiles:
+    from lab.host.ssh import SshRunner
+    from lab.targets.docker import ComposeTarget
+
+    runner = SshRunner(host, tmp_path / "kh")
+    return DataFiles(tmp_path, ComposeTarget("demo", directory, runner, None, {}))  # type: ignore[arg-type]
+
+
+def native(tmp_path: Path, services: dict[str, SshTarget]) -> DataFiles:
+    from lab.state import NativeHosts
+    from lab.targets.host import HostTarget
+
+    return DataFiles(tmp_path, HostTarget(NativeHosts("inventory.ini"), services, tmp_path / "kh", False))
 
 
 def scim_card(files: DataFiles) -> dict[str, str]:
@@ -75,8 +111,7 @@ def test_a_missing_local_file_says_to_start_the_service(tmp_path: Path) -> None:
 
 def test_remote_docker_files_are_read_over_ssh_in_the_lab_folder(tmp_path: Path, ssh: FakeSsh) -> None:
     ssh.files["/opt/okta-lab/demo/data/scim/token"] = "remote-token"
-    files = DataFiles(tmp_path, remote=(HOST, "/opt/okta-lab/demo"), known_hosts=tmp_path / "kh")
-    card = scim_card(files)
+    card = scim_card(remote(tmp_path))
     assert card["SCIM token"] == "Bearer remote-token"
     assert card["SCIM certificate"] == "lab1:/opt/okta-lab/demo/data/scim/scim.crt"
     assert len(ssh.commands) == 1 and ssh.commands[0].startswith("sudo -n sh -c ")  # admin is not root
@@ -85,7 +120,7 @@ def test_remote_docker_files_are_read_over_ssh_in_the_lab_folder(tmp_path: Path,
 def test_native_files_come_from_the_service_folder_without_sudo_as_root(tmp_path: Path, ssh: FakeSsh) -> None:
     root = SshTarget(name="db1", address="10.0.0.6", user="root")
     ssh.files["/var/lib/okta-lab-scim/token"] = "native-token"
-    files = DataFiles(tmp_path, native={"scim": (root, "/var/lib/okta-lab-scim")}, known_hosts=tmp_path / "kh")
+    files = native(tmp_path, {"scim": root})
     assert files.read("scim/token") == "native-token"
     assert files.read("scim/absent") is None
     assert files.read("viewer/other") is None  # not a native service: local data/, absent
@@ -95,12 +130,19 @@ def test_native_files_come_from_the_service_folder_without_sudo_as_root(tmp_path
     assert ssh.closed
 
 
-def test_an_unreadable_remote_file_is_one_clear_error(tmp_path: Path, ssh: FakeSsh) -> None:
-    files = DataFiles(tmp_path, native={"scim": (HOST, "/denied/")}, known_hosts=tmp_path / "kh")
+def test_an_unreadable_remote_file_is_one_clear_error(
+    tmp_path: Path, ssh: FakeSsh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lab.catalog import load_catalog as real
+
+    files = native(tmp_path, {"scim": HOST})
+    comp = files.target._catalog["scim"]  # type: ignore[union-attr]
+    monkeypatch.setitem(files.target._catalog, "scim", type(comp)(**{**comp.__dict__, "host_data": "/denied/"}))  # type: ignore[union-attr]
     with pytest.raises(TargetError) as err:
         files.read("scim/token")
     assert "cannot read /denied/token on lab1" in str(err.value.problems[0])
     assert "passwordless sudo" in str(err.value.problems[0])
+    assert real
 
 
 def _ctx(tmp_path: Path) -> LabContext:
@@ -114,25 +156,40 @@ def _targets(ctx: LabContext) -> None:
     (folder / "targets.json").write_text(json.dumps({"target": "host", "services": services}))
 
 
+def _env(ctx: LabContext) -> None:
+    ctx.env_path.write_text(render_env(example_path().read_text(), {}))
+
+
 def test_a_native_lab_reads_the_scim_folder_on_its_host(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
+    _env(ctx)
     _targets(ctx)
-    with lab_data_files(ctx, None, load_catalog()) as files:
+    with lab_data_files(ctx) as files:
         assert files.where("scim/token") == "lab1:/var/lib/okta-lab-scim/token"
         assert files.where("db/anything") == str(ctx.data_dir / "db" / "anything")  # no host_data
 
 
-def test_a_local_docker_lab_wins_over_rendered_host_files(tmp_path: Path) -> None:
+def test_the_state_file_decides_over_rendered_host_files(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
+    _env(ctx)
     _targets(ctx)
-    with lab_data_files(ctx, LabState(services=["db", "scim"]), load_catalog()) as files:
+    LabState(services=["db", "scim"]).save(ctx)
+    with lab_data_files(ctx) as files:
         assert files.where("scim/token") == str(ctx.data_dir / "scim" / "token")
 
 
-def test_a_remote_docker_lab_is_read_where_lab_up_host_put_it(tmp_path: Path) -> None:
-    state = LabState(services=["scim"], remote={"target": HOST.__dict__, "dir": "/opt/okta-lab/p"})
-    with lab_data_files(_ctx(tmp_path), state, load_catalog()) as files:
-        assert files.where("scim/scim.crt") == "lab1:/opt/okta-lab/p/data/scim/scim.crt"
+def test_a_remote_docker_lab_is_read_where_lab_up_host_put_it(tmp_path: Path, ssh: FakeSsh) -> None:
+    from lab.state import DockerRemote
+
+    ctx = _ctx(tmp_path)
+    _env(ctx)
+    LabState(target=DockerRemote(HOST, "/opt/okta-lab/p"), services=["scim"]).save(ctx)
+    import lab.targets.remote as remote_module
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(remote_module, "_supported", lambda client, target: "debian")
+        with lab_data_files(ctx) as files:
+            assert files.where("scim/scim.crt") == "lab1:/opt/okta-lab/p/data/scim/scim.crt"
 
 
 def test_modes_are_read_locally_and_over_ssh(tmp_path: Path, ssh: FakeSsh) -> None:
@@ -143,6 +200,6 @@ def test_modes_are_read_locally_and_over_ssh(tmp_path: Path, ssh: FakeSsh) -> No
     assert DataFiles(tmp_path).mode("scim/token") == 0o600
     assert DataFiles(tmp_path).mode("scim/absent") is None
     ssh.files["/opt/okta-lab/p/data/scim/token"] = "640"
-    files = DataFiles(tmp_path, remote=(HOST, "/opt/okta-lab/p"), known_hosts=tmp_path / "kh")
+    files = remote(tmp_path, directory="/opt/okta-lab/p")
     assert files.mode("scim/token") == 0o640
     assert "stat -c %a" in ssh.commands[-1]

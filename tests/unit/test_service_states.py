@@ -7,7 +7,6 @@ from pathlib import Path
 from lab.context import LabContext
 from lab.state import LabState
 from lab.targets.docker import service_states
-from lab.targets.remote import RemoteLab
 
 
 def inspected(service: str, status: str, health: str | None, output: str = "") -> dict[str, object]:
@@ -40,34 +39,39 @@ def test_without_a_service_list_every_container_is_reported_sorted() -> None:
     assert [(s.service, s.health) for s in states] == [("db", "none"), ("viewer", "none")]
 
 
-def test_only_labs_started_with_up_host_are_remote(tmp_path: Path) -> None:
+def test_remote_records_round_trip_and_old_files_still_read(tmp_path: Path) -> None:
+    from lab.host.inventory import SshTarget
+    from lab.state import DockerLocal, DockerRemote
+
     ctx = LabContext(root=tmp_path)
-    assert RemoteLab.from_state(ctx, LabState(services=["db"])) is None
-    target = {"name": "ci", "address": "127.0.0.1", "port": 2222, "user": "root", "key_file": "", "connection": "ssh"}
-    remote = RemoteLab.from_state(
-        ctx, LabState(project="p1", compose="docker-compose", remote={"target": target, "dir": "/opt/okta-lab/p1"})
-    )
-    assert remote is not None
-    assert (remote.target.name, remote.directory, remote.project, remote.compose) == (
-        "ci", "/opt/okta-lab/p1", "p1", "docker-compose",
-    )  # fmt: skip
-    assert remote._base().startswith("cd /opt/okta-lab/p1 && ") and "-p p1 -f .lab/compose.yml" in remote._base()
+    host = SshTarget("ci", "127.0.0.1", port=2222)
+    LabState(target=DockerRemote(host, "/opt/okta-lab/p1"), project="p1", services=["db"]).save(ctx)
+    loaded = LabState.load(ctx)
+    assert loaded is not None and loaded.target == DockerRemote(host, "/opt/okta-lab/p1")
+    old = {"target": "docker", "project": "p1", "remote": {"target": host.__dict__, "dir": "/opt/okta-lab/p1"}}
+    assert LabState.from_dict(old).target == DockerRemote(host, "/opt/okta-lab/p1")
+    assert LabState.from_dict({"target": "docker"}).target == DockerLocal()
 
 
 class _Channel:
-    def __init__(self) -> None:
-        self.closed_write = False
+    def __init__(self, status: int = 0) -> None:
+        self.closed_write = self.closed = False
+        self.status = status
 
     def shutdown_write(self) -> None:
         self.closed_write = True
 
     def recv_exit_status(self) -> int:
-        return 0
+        return -1 if self.closed else self.status  # like paramiko: closing first loses the status
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class _Stream:
-    def __init__(self, data: bytes = b"") -> None:
-        self.data, self.written, self.channel = data, "", _Channel()
+    def __init__(self, data: bytes = b"", lines: list[str] | None = None, status: int = 0) -> None:
+        self.data, self.written, self.channel = data, "", _Channel(status)
+        self.lines = iter(lines or [])
 
     def write(self, text: str) -> None:
         self.written += text
@@ -78,64 +82,67 @@ class _Stream:
     def read(self) -> bytes:
         return self.data
 
-
-class _Ssh:
-    def __init__(self) -> None:
-        self.commands: list[str] = []
-        self.stdin = _Stream()
-
-    def exec_command(self, command: str, timeout: float) -> tuple[_Stream, _Stream, _Stream]:
-        self.commands.append(command)
-        return self.stdin, _Stream(b"USER_ID\nrey\n"), _Stream()
-
-
-def test_remote_exec_passes_secrets_on_stdin_not_on_a_command_line(tmp_path: Path) -> None:
-    from lab.host.inventory import SshTarget
-    from lab.targets.remote import RemoteContainer
-
-    ssh = _Ssh()
-    remote = RemoteLab(SshTarget("ci", "127.0.0.1"), "/opt/okta-lab/p", "p", "docker compose", tmp_path / "kh")
-    remote._client = ssh  # type: ignore[assignment]
-    code, out = RemoteContainer(remote, "p-db-1").exec_run(["mariadb", "-e", "SELECT 1"], {"MYSQL_PWD": "s3cret"})
-    assert (code, out) == (0, b"USER_ID\nrey\n")
-    assert "s3cret" not in ssh.commands[0] and ssh.stdin.written == "s3cret\n" and ssh.stdin.channel.closed_write
-    command = ssh.commands[0]
-    assert command.startswith("docker exec -i p-db-1 sh -c ") and command.endswith("mariadb -e 'SELECT 1'")
-
-
-class _LateStatusChannel:
-    """Like paramiko's: the exit status arrives after the output; closing first loses it (-1)."""
-
-    def __init__(self) -> None:
-        self.closed = False
-
-    def recv_exit_status(self) -> int:
-        return -1 if self.closed else 3
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class _Lines:
-    def __init__(self, lines: list[str]) -> None:
-        self.lines, self.channel = iter(lines), _LateStatusChannel()
-
     def readline(self) -> str:
         return next(self.lines, "")
 
 
-def test_remote_logs_returns_the_status_compose_exited_with(tmp_path: Path) -> None:
+class _Ssh:
+    def __init__(self, out: _Stream) -> None:
+        self.commands: list[str] = []
+        self.stdin = _Stream()
+        self.out = out
+
+    def exec_command(self, command: str, timeout: float | None = None) -> tuple[_Stream, _Stream, _Stream]:
+        self.commands.append(command)
+        return self.stdin, self.out, _Stream()
+
+    def close(self) -> None:
+        pass
+
+
+def _runner(tmp_path: Path, out: _Stream) -> tuple[object, _Ssh]:
     from lab.host.inventory import SshTarget
+    from lab.host.ssh import SshRunner
 
-    output = _Lines(["\x1b[36mscim-1  | \x1b[0mstarted\n", "scim-1  | ready\n"])
+    ssh = _Ssh(out)
+    runner = SshRunner(SshTarget("ci", "127.0.0.1"), tmp_path / "kh")
+    runner._client = ssh  # type: ignore[assignment]
+    return runner, ssh
 
-    class _LogsSsh:
-        def exec_command(self, command: str) -> tuple[None, _Lines, None]:
-            assert "logs --no-color --tail 5 scim" in command
-            return None, output, None
 
-    remote = RemoteLab(SshTarget("ci", "127.0.0.1"), "/opt/okta-lab/p", "p", "docker compose", tmp_path / "kh")
-    remote._client = _LogsSsh()  # type: ignore[assignment]
+def test_remote_exec_passes_secrets_on_stdin_not_on_a_command_line(tmp_path: Path) -> None:
+    from lab.targets.base import ServiceExec
+    from lab.targets.docker import ComposeTarget
+    from lab.targets.compose import Compose
+
+    runner, ssh = _runner(tmp_path, _Stream(b"USER_ID\nrey\n"))
+    target = ComposeTarget("p", "/opt/okta-lab/p", runner, Compose("v2", "2", ("docker", "compose")), {})  # type: ignore[arg-type]
+    target.container = lambda service: "p-db-1"  # type: ignore[method-assign]
+    code, out = ServiceExec(target, "db").exec_run(["mariadb", "-e", "SELECT 1"], {"MYSQL_PWD": "s3cret"})
+    assert (code, out) == (0, b"USER_ID\nrey\n")
+    assert "s3cret" not in ssh.commands[0] and ssh.stdin.written == "s3cret\n" and ssh.stdin.channel.closed_write
+    assert ssh.commands[0].endswith("docker exec -e MYSQL_PWD p-db-1 mariadb -e 'SELECT 1'")
+
+
+def test_remote_logs_returns_the_status_compose_exited_with(tmp_path: Path) -> None:
+    from lab.targets.compose import Compose
+    from lab.targets.docker import ComposeTarget
+
+    output = _Stream(lines=["\x1b[36mscim-1  | \x1b[0mstarted\n", "scim-1  | ready\n"], status=3)
+    runner, ssh = _runner(tmp_path, output)
+    target = ComposeTarget("p", "/opt/okta-lab/p", runner, Compose("v2", "2", ("docker", "compose")), {})  # type: ignore[arg-type]
     written: list[str] = []
-    assert remote.logs("scim", 5, False, written.append) == 3
+    assert target.logs("scim", 5, False, written.append) == 3
+    assert "logs --no-color --tail 5 scim" in ssh.commands[0] and ssh.commands[0].startswith("cd /opt/okta-lab/p && ")
     assert written == ["scim-1  | started", "scim-1  | ready"] and output.channel.closed
+
+
+def test_dry_run_shows_changes_and_runs_queries(tmp_path: Path) -> None:
+    runner, ssh = _runner(tmp_path, _Stream(b"2.26.1\n"))
+    runner.dry_run = True  # type: ignore[attr-defined]
+    assert runner.run(["rm", "-rf", "/opt/okta-lab/p"]).ok  # type: ignore[attr-defined]
+    assert ssh.commands == []
+    from lab.targets.compose import detect_compose
+
+    assert detect_compose(runner).variant == "v2"  # type: ignore[arg-type]
+    assert ssh.commands == ["docker compose version --short"]

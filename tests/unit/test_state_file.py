@@ -1,0 +1,66 @@
+"""`.lab/lab.json`: a corrupt or unreadable state file is one clear error (exit 2); paramiko only
+on remote paths; `--dry-run` before or after the subcommand."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.cli.common import hoist_global_flags
+from lab.context import LabContext
+from lab.envfile import example_path, render_env
+from lab.state import LabState, StateError
+
+
+def _lab(tmp_path: Path) -> Path:
+    (tmp_path / ".env").write_text(render_env(example_path().read_text(), {}))
+    (tmp_path / ".lab").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"target": {"kind": "nowhere"}}', '["a list"]', '{"services": "db"}'])
+def test_a_corrupt_state_file_is_one_clear_error(tmp_path: Path, text: str) -> None:
+    root = _lab(tmp_path)
+    (root / ".lab" / "lab.json").write_text(text)
+    with pytest.raises(StateError) as err:
+        LabState.load(LabContext(root=root))
+    assert "is corrupt" in str(err.value) and "rm " in err.value.problems[0].hint
+    proc = subprocess.run(
+        [sys.executable, "-m", "lab", "-C", str(root), "status"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "lab.json" in errors[0] and "Traceback" not in proc.stderr
+
+
+def test_an_unreadable_state_file_is_not_taken_for_not_started(tmp_path: Path) -> None:
+    root = _lab(tmp_path)
+    (root / ".lab" / "lab.json").mkdir()  # a directory: reading it fails with EISDIR
+    with pytest.raises(StateError, match="cannot read the lab state"):
+        LabState.load(LabContext(root=root))
+
+
+def test_no_state_file_is_not_started(tmp_path: Path) -> None:
+    assert LabState.load(LabContext(root=_lab(tmp_path))) is None
+
+
+def test_destroy_of_a_local_lab_needs_no_paramiko(tmp_path: Path) -> None:
+    root = _lab(tmp_path)
+    (root / "data" / "openldap").mkdir(parents=True)
+    code = (
+        "import sys; sys.modules['paramiko'] = None; "
+        f"sys.argv = ['lab', '-C', {str(root)!r}, 'destroy', '--yes']; "
+        "from lab.cli import main; main()"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert not (root / "data").exists() and not (root / ".lab").exists()
+
+
+def test_dry_run_is_accepted_after_the_subcommand() -> None:
+    assert hoist_global_flags(["up", "ldap", "--dry-run"]) == ["--dry-run", "up", "ldap"]
+    assert hoist_global_flags(["--dry-run", "up"]) == ["--dry-run", "up"]
+    assert hoist_global_flags(["ldap", "search", "--", "--dry-run"]) == ["ldap", "search", "--", "--dry-run"]
