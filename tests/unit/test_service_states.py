@@ -112,8 +112,8 @@ def _runner(tmp_path: Path, out: _Stream) -> tuple[object, _Ssh]:
 
 def test_remote_exec_passes_secrets_on_stdin_not_on_a_command_line(tmp_path: Path) -> None:
     from lab.targets.base import ServiceExec
-    from lab.targets.docker import ComposeTarget
     from lab.targets.compose import Compose
+    from lab.targets.docker import ComposeTarget
 
     runner, ssh = _runner(tmp_path, _Stream(b"USER_ID\nrey\n"))
     target = ComposeTarget("p", "/opt/okta-lab/p", runner, Compose("v2", "2", ("docker", "compose")), {})  # type: ignore[arg-type]
