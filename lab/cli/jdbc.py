@@ -71,12 +71,11 @@ def apply_cmd(
     seed: bool = typer.Option(False, "--seed", help="Also load the sample data if the tables are empty."),
 ) -> None:
     """Re-render and apply schema, views and procedures to the running database (keeps rows)."""
-    from lab.pipeline import current, docker_target, render, select
+    from lab.pipeline import current, docker_target, render, require_local, select
 
     lab = lab_context(ctx)
     config, state = current(lab)
-    if state.target != "docker":
-        raise UsageError(Problem("`lab jdbc apply` works on the Docker target", "run `lab host up` on a host target"))
+    require_local(state, "jdbc apply")
     if "db" not in state.services:
         raise UsageError(Problem("the db service is not part of this lab", "run `lab up jdbc` first"))
     render(lab, config, select(lab, config, state.services))

@@ -237,6 +237,14 @@ class DockerTarget(ComposeTarget):
         super().__init__(config.core.project, str(lab_dir.parent), runner, compose, config.env_values(), prefer)
         self.config = config
         self.lab_dir = lab_dir
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        """One Docker SDK client (connected and pinged once) for every probe of this target."""
+        if self._client is None:
+            self._client = docker_client()
+        return self._client
 
     def reset(self, services: list[str]) -> None:
         import shutil
@@ -247,14 +255,13 @@ class DockerTarget(ComposeTarget):
                 shutil.rmtree(Path(self.data_path(name)), ignore_errors=True)
 
     def states(self, services: list[str] | None = None) -> list[ServiceState]:
-        client = docker_client()
         found = [
-            ct.attrs for ct in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
+            ct.attrs for ct in self.client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
         ]
         return service_states(found, services)
 
     def image_exists(self, tag: str) -> bool:
-        return bool(docker_client().images.list(name=tag))
+        return bool(self.client.images.list(name=tag))
 
     def read_file(self, rel: str) -> str | None:
         try:
