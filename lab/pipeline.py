@@ -27,7 +27,7 @@ from lab.selection import Selection, check_ports, select, unavailable, with_runn
 from lab.state import DockerLocal, DockerRemote, LabState, NativeHosts, TargetRecord
 from lab.targets import open_target
 from lab.targets.base import OnUpdate, ServiceState, Target
-from lab.targets.docker import DockerTarget, docker_client, port_in_use
+from lab.targets.docker import ComposeTarget, DockerTarget, docker_client, port_in_use
 
 __all__ = ["Selection", "check_ports", "select", "unavailable", "up", "down", "status", "logs", "reset", "destroy"]
 
@@ -158,6 +158,8 @@ def up(
     with scratch(ctx) as (out, known):
         target = open_target(ctx, config, record, known_hosts=known)
         try:
+            if isinstance(target, ComposeTarget):
+                step(f"using compose {target.compose.variant}")  # detected now: no compose, nothing written
             if isinstance(target, DockerTarget):
                 _check_busy(config, target, published, wanted.services)
             step("rendering the lab" + (" (dry run: into a scratch folder)" if ctx.dry_run else " into .lab/"))

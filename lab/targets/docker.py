@@ -255,9 +255,8 @@ class DockerTarget(ComposeTarget):
                 shutil.rmtree(Path(self.data_path(name)), ignore_errors=True)
 
     def states(self, services: list[str] | None = None) -> list[ServiceState]:
-        found = [
-            ct.attrs for ct in self.client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
-        ]
+        label = {"label": f"{PROJECT_LABEL}={self.project}"}
+        found = [ct.attrs for ct in self.client.containers.list(all=True, filters=label)]
         return service_states(found, services)
 
     def image_exists(self, tag: str) -> bool:
