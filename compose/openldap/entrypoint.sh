@@ -1,7 +1,9 @@
 #!/bin/sh
 # okta-lab openldap entrypoint.
 # First start with an empty /data: generate the lab CA and server certificate, build cn=config
-# (MDB, ACLs, indexes, memberof + refint, TLS), load the rendered LDIF from /lab/ldif, then run.
+# (MDB, ACLs, indexes, memberof + refint,
+# ppolicy hashing clear-text passwords, TLS), load the rendered LDIF from /lab/ldif, then run.
+# The data is loaded offline with slapadd; memberOf is written into it (overlays do not run there).
 # Later starts: just run. slapd drops to the `openldap` user after opening its sockets.
 set -eu
 
@@ -81,6 +83,7 @@ olcModulePath: /usr/lib/ldap
 olcModuleLoad: {0}back_mdb
 olcModuleLoad: {1}memberof
 olcModuleLoad: {2}refint
+olcModuleLoad: {3}ppolicy
 
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
@@ -142,35 +145,58 @@ objectClass: olcRefintConfig
 olcOverlay: {1}refint
 olcRefintAttribute: uniqueMember
 olcRefintAttribute: manager
+
+dn: olcOverlay={2}ppolicy,olcDatabase={1}mdb,cn=config
+objectClass: olcConfig
+objectClass: olcOverlayConfig
+objectClass: olcPPolicyConfig
+olcOverlay: {2}ppolicy
+olcPPolicyDefault: cn=default,ou=pwpolicy,$LDAP_BASE_DN
+olcPPolicyHashCleartext: TRUE
 LDIF
   } > "$RUN/config.ldif"
   slapadd -q -n0 -F "$CONF" -l "$RUN/config.ldif" >/dev/null
   rm -f "$RUN/config.ldif"
 }
 
+with_member_of() {
+  # Overlays do not run under slapadd, so memberOf is written here: the LDIF is unfolded
+  # (RFC 2849 continuation lines), then every entry named by a group's uniqueMember gets a
+  # memberOf naming that group. DNs are compared as rendered (same spelling on both sides).
+  awk '/^ / { buf = buf substr($0, 2); next } { if (NR > 1) print buf; buf = $0 } END { print buf }' \
+    > "$1.unfolded"
+  awk '
+    FNR == 1 { pass++ }
+    pass == 1 {
+      if ($0 ~ /^dn::? /) dn = substr($0, 3)
+      else if ($0 ~ /^uniqueMember::? /) { m = substr($0, 13); of[m] = of[m] "memberOf" dn "\n" }
+      next
+    }
+    /^dn::? / { cur = substr($0, 3) }
+    /^$/ { if (cur in of) printf "%s", of[cur]; cur = "" }
+    { print }
+    END { if (cur in of) printf "%s", of[cur] }
+  ' "$1.unfolded" "$1.unfolded" > "$1"
+  rm -f "$1.unfolded"
+}
+
 load_data() {
-  chown -R openldap:openldap "$CONF" "$DB"
-  /usr/sbin/slapd -h "$SETUP_SOCK" -u openldap -g openldap -F "$CONF"
-  i=0
-  until ldapsearch -Q -LLL -Y EXTERNAL -H "$SETUP_SOCK" -b "" -s base >/dev/null 2>&1; do
-    i=$((i + 1)); [ "$i" -gt 100 ] && { log "slapd did not start"; exit 1; }
-    sleep 0.1
-  done
-  found=0
-  for ldif in /lab/ldif/*.ldif; do
-    [ -e "$ldif" ] || continue
-    found=1
-    log "loading $(basename "$ldif")"
-    ldapadd -Q -Y EXTERNAL -H "$SETUP_SOCK" -f "$ldif" >/dev/null
-  done
-  if [ "$found" = 0 ]; then
+  # Offline load (slapadd -q) into the new, empty database: no slapd, no per-entry round trips.
+  ldif=$DATA/.initial.ldif
+  for file in /lab/ldif/*.ldif; do
+    [ -e "$file" ] || continue
+    log "loading $(basename "$file")" >&2
+    cat "$file"
+    echo
+  done | with_member_of "$ldif"
+  if [ ! -s "$ldif" ] || ! grep -q '^dn' "$ldif"; then
     log "no LDIF in /lab/ldif: creating only the suffix entry"
     printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: %s\no: %s\n' \
-      "$LDAP_BASE_DN" "${LDAP_DOMAIN%%.*}" "$LDAP_ORGANIZATION" \
-      | ldapadd -Q -Y EXTERNAL -H "$SETUP_SOCK" >/dev/null
+      "$LDAP_BASE_DN" "${LDAP_DOMAIN%%.*}" "$LDAP_ORGANIZATION" > "$ldif"
   fi
-  kill "$(cat "$RUN/slapd.pid")"
-  while [ -e "$RUN/slapd.pid" ]; do sleep 0.1; done
+  slapadd -q -F "$CONF" -b "$LDAP_BASE_DN" -l "$ldif" >/dev/null
+  rm -f "$ldif"
+  chown -R openldap:openldap "$CONF" "$DB"
 }
 
 install -d -o openldap -g openldap -m 0755 "$RUN"

@@ -352,9 +352,19 @@ def _policy_dn(ctx: Context) -> str:
     return f"cn=default,ou=pwpolicy,{ctx.base}"
 
 
+def _policy_changes(ctx: Context) -> dict[str, str]:
+    """The POLICY values the default policy entry lacks (the base data holds a lenient one)."""
+    d = ctx.directory
+    if not d.exists(_policy_dn(ctx)):
+        return dict(POLICY)
+    d.data.search(_policy_dn(ctx), "(objectClass=*)", ldap3.BASE, attributes=list(POLICY))
+    have = d.data.entries[0].entry_attributes_as_dict
+    return {k: v for k, v in POLICY.items() if [str(x).upper() for x in have.get(k, [])] != [v.upper()]}
+
+
 def _policy_applied(ctx: Context) -> bool:
     d = ctx.directory
-    return d.overlay_dn("ppolicy") is not None and d.exists(_policy_dn(ctx))
+    return d.overlay_dn("ppolicy") is not None and not _policy_changes(ctx)
 
 
 def _policy_apply(ctx: Context) -> list[str]:
@@ -370,6 +380,10 @@ def _policy_apply(ctx: Context) -> list[str]:
         d.data.add(_policy_dn(ctx), ["top", "organizationalRole", "pwdPolicy"], {"cn": "default", **POLICY})
         d.check(d.data, "adding the default password policy")
         done.append(f"added {_policy_dn(ctx)} (min length 8, lockout after 3 failures)")
+    elif changes := _policy_changes(ctx):
+        d.data.modify(_policy_dn(ctx), {k: [(ldap3.MODIFY_REPLACE, [v])] for k, v in changes.items()})
+        d.check(d.data, "tightening the default password policy")
+        done.append(f"set {_policy_dn(ctx)} to min length 8, lockout after 3 failures")
     if d.overlay_dn("ppolicy") is None:
         d.config.add(
             f"olcOverlay=ppolicy,{d.db_dn}",

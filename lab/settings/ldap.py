@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 
 from pydantic import field_validator, model_validator
@@ -29,6 +30,11 @@ class LdapSettings(Section):
     def _is_domain(cls, value: str) -> str:
         return check_domain(value)
 
+    @field_validator("cert_hostname")
+    @classmethod
+    def _is_servable_hostname(cls, value: str) -> str:
+        return check_cert_hostname(value)
+
     @model_validator(mode="after")
     def _base_dn_matches_domain(self) -> LdapSettings:
         wanted = domain_to_dn(self.domain)
@@ -50,5 +56,33 @@ class LdapSettings(Section):
 
     @property
     def cert_host(self) -> str:
-        """The extra SAN of the LDAPS certificate: LDAP_CERT_HOSTNAME, else this machine's name."""
-        return self.cert_hostname or socket.gethostname()
+        """The extra SAN of the LDAPS certificate: LDAP_CERT_HOSTNAME, else this machine's name.
+
+        A machine name that GnuTLS would refuse (see `check_cert_hostname`) is left out: the
+        certificate still names `openldap`, `localhost` and 127.0.0.1.
+        """
+        if self.cert_hostname:
+            return self.cert_hostname
+        name = socket.gethostname().lower()
+        return name if _HOSTNAME.match(name) else "localhost"
+
+
+#: A DNS name as RFC 1123 section 2.1 spells host names: letters, digits and hyphens, dot-separated.
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
+
+
+def check_cert_hostname(value: str) -> str:
+    """Validate LDAP_CERT_HOSTNAME, the extra dNSName of slapd's server certificate.
+
+    Debian's slapd is linked against GnuTLS, which refuses to load a certificate whose
+    subjectAltName dNSName is not an RFC 1123 host name (an `_`, a space, a leading hyphen):
+    slapd would then start without LDAPS. Empty means "this machine's name".
+    Returns the name lower-cased; raises ValueError naming the fix.
+    """
+    value = value.strip().lower()
+    if value and not _HOSTNAME.match(value):
+        raise ValueError(
+            "is not a host name slapd's TLS library (GnuTLS) will serve; use letters, digits, "
+            "hyphens and dots only (no '_'), e.g. lab-host.example, or leave it empty"
+        )
+    return value

@@ -143,6 +143,13 @@ def test_group_members_and_member_of_match_the_data_file(lab: Any, admin: ldap3.
 # --- scenarios: each one that has been applied shows its whole effect ------------------------
 
 
+def test_clear_text_passwords_are_hashed_by_ppolicy(lab: Any, directory: Directory) -> None:
+    dn = directory.overlay_dn("ppolicy")
+    assert dn, "no ppolicy overlay on the data database"
+    directory.config.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["olcPPolicyHashCleartext"])
+    assert str(directory.config.entries[0].olcPPolicyHashCleartext).upper() == "TRUE"
+
+
 def _state(lab: Any, directory: Directory) -> dict[str, bool]:
     with api.scenario_context(lab.cfg, lab.addr, lab.port("LDAP_PORT")) as ctx:
         return scenarios.status(ctx)
@@ -166,7 +173,7 @@ def test_schema_scenario_effect(lab: Any, directory: Directory, admin: ldap3.Con
         ("species", "(objectClass=LucasfilmPerson)"),
         ("add-users", "(uid=jarjar.binks@*)"),
         ("faction-ous", "(&(objectClass=organizationalUnit)(|(ou=Jedi)(ou=Empire)))"),
-        ("password-policy", "(objectClass=pwdPolicy)"),
+        ("password-policy", "(&(objectClass=pwdPolicy)(pwdMinLength=*))"),  # the base policy has none
     ],
 )
 def test_applied_scenario_is_complete(

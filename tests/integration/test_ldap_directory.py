@@ -21,6 +21,8 @@ import pytest
 from dotenv import dotenv_values
 
 from lab import RESOURCES
+from lab.card import demo_card
+from lab.catalog import load_catalog
 from lab.company import load_company
 from lab.config import LabConfig
 from lab.envfile import example_path, generate_secret, render_env, secret_lengths
@@ -167,6 +169,59 @@ def test_users_cannot_read_password_hashes(slapd: Slapd) -> None:
     c.search(user_dn(slapd.cfg, "leia.organa"), "(objectClass=*)", ldap3.BASE,
              attributes=["userPassword", "cn"])  # fmt: skip
     assert c.entries and not c.entries[0].entry_attributes_as_dict.get("userPassword")
+
+
+def _stored_password(conn: ldap3.Connection, dn: str) -> bytes:
+    conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["userPassword"])
+    return bytes(conn.entries[0].userPassword.value)
+
+
+def test_clear_text_password_set_by_the_admin_is_stored_hashed(slapd: Slapd) -> None:
+    conn, dn = slapd.admin(), user_dn(slapd.cfg, "chewbacca")
+    new = "Clear-Text-Wookiee-1"
+    try:
+        assert conn.modify(dn, {"userPassword": [(ldap3.MODIFY_REPLACE, [new])]}), conn.result
+        assert _stored_password(conn, dn).startswith(b"{SSHA}")
+        assert slapd.conn(dn, new).bind()
+    finally:
+        conn.modify(dn, {"userPassword": [(ldap3.MODIFY_REPLACE, [slapd.cfg.ldap.demo_password])]})
+    assert _stored_password(conn, dn).startswith(b"{SSHA}")
+    assert slapd.conn(dn, slapd.cfg.ldap.demo_password).bind()
+
+
+def test_new_entry_with_a_clear_text_password_is_stored_hashed(slapd: Slapd) -> None:
+    conn = slapd.admin()
+    dn = f"uid=ui.created@galaxy.local,ou=People,{slapd.cfg.ldap.base_dn}"
+    attrs = {"cn": "UI Created", "sn": "Created", "userPassword": "Clear-Text-From-The-UI-1"}
+    try:
+        assert conn.add(dn, ["inetOrgPerson"], attrs), conn.result
+        assert _stored_password(conn, dn).startswith(b"{SSHA}")
+        assert slapd.conn(dn, "Clear-Text-From-The-UI-1").bind()
+    finally:
+        conn.delete(dn)
+
+
+def test_card_disable_advice_disables_and_re_enables_a_user(slapd: Slapd, tmp_path: Path) -> None:
+    comp = load_catalog().get("openldap")
+    card = {e.label: e.value for e in demo_card(slapd.cfg, [comp], reveal=True, data_dir=tmp_path)}
+    attr, disabled = card["Okta: Account disabled attribute"], card["Okta: Account disabled value"]
+    conn, dn = slapd.admin(), user_dn(slapd.cfg, "lando.calrissian")
+    try:
+        assert conn.modify(dn, {attr: [(ldap3.MODIFY_REPLACE, [disabled])]}), conn.result
+        refused = slapd.conn(dn, slapd.cfg.ldap.demo_password)
+        assert not refused.bind() and refused.result["result"] == 49
+        assert conn.search(slapd.cfg.ldap.base_dn, f"({attr}={disabled})", attributes=["uid"])
+        assert [e.entry_dn for e in conn.entries] == [dn]
+    finally:
+        assert conn.modify(dn, {attr: [(ldap3.MODIFY_DELETE, [])]}), conn.result
+    assert slapd.conn(dn, slapd.cfg.ldap.demo_password).bind()
+
+
+def test_wrong_passwords_do_not_lock_an_account_in_the_base_config(slapd: Slapd) -> None:
+    dn = user_dn(slapd.cfg, "lando.calrissian")
+    for _ in range(5):
+        assert not slapd.conn(dn, "not-the-password").bind()
+    assert slapd.conn(dn, slapd.cfg.ldap.demo_password).bind()
 
 
 def test_ldaps_handshake_trusts_the_lab_ca_and_names_the_hosts(slapd: Slapd) -> None:

@@ -73,6 +73,29 @@ def test_the_infra_checks_pass_on_the_host(native: NativeLdap) -> None:
     assert sum(r.outcome == "passed" for r in report.results) >= 10
 
 
+def test_clear_text_password_from_the_admin_is_stored_hashed(native: NativeLdap) -> None:
+    def sh(script: str) -> str:
+        r = native.host.exec("sh", "-c", script)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    search = "ldapsearch -Q -LLL -o ldif-wrap=no -Y EXTERNAL -H ldapi:///"
+    before = sh(f"{search} '(uid=yoda@*)' userPassword")
+    dn = before.split("dn: ", 1)[1].split("\n", 1)[0].strip()
+    old_hash = before.split("userPassword:: ", 1)[1].split("\n", 1)[0].strip()
+
+    def set_password(line: str) -> None:
+        ldif = f"dn: {dn}\nchangetype: modify\nreplace: userPassword\n{line}\n"
+        sh(f"printf '%s' '{ldif}' | ldapmodify -Q -Y EXTERNAL -H ldapi:/// >/dev/null")
+
+    set_password("userPassword: Clear-Text-Yoda-1")
+    try:
+        assert "userPassword:: e1NTSEF9" in sh(f"{search} -b '{dn}' -s base userPassword")  # "{SSHA}"
+        assert dn in sh(f"ldapwhoami -x -H ldapi:/// -D '{dn}' -w Clear-Text-Yoda-1")
+    finally:
+        set_password(f"userPassword:: {old_hash}")
+
+
 def test_slapd_serves_the_configured_ports_only(native: NativeLdap) -> None:
     cfg = native.ctx.root / ".env"
     text = cfg.read_text()

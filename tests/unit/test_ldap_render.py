@@ -121,6 +121,26 @@ def test_invalid_ldap_domain_is_a_config_error(domain: str) -> None:
         LabConfig.from_mapping(make_env(LDAP_DOMAIN=domain))
 
 
+@pytest.mark.parametrize("name", ["lab_host.example", "-lead.example", "two words", "a..b", "x" * 64])
+def test_cert_hostname_gnutls_would_refuse_is_a_config_error(name: str) -> None:
+    with pytest.raises(ConfigError, match="LDAP_CERT_HOSTNAME=.*GnuTLS.*no '_'"):
+        LabConfig.from_mapping(make_env(LDAP_CERT_HOSTNAME=name))
+
+
+def test_cert_hostname_accepts_host_names_and_falls_back_safely(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert LabConfig.from_mapping(make_env(LDAP_CERT_HOSTNAME="Lab-Host.Example")).ldap.cert_host == "lab-host.example"
+    assert LabConfig.from_mapping(make_env(LDAP_CERT_HOSTNAME="labhost")).ldap.cert_host == "labhost"
+    monkeypatch.setattr("socket.gethostname", lambda: "build_box")
+    assert LabConfig.from_mapping(make_env(LDAP_CERT_HOSTNAME="")).ldap.cert_host == "localhost"
+
+
+def test_base_ldif_holds_a_lenient_default_password_policy() -> None:
+    cfg = LabConfig.from_mapping(make_env())
+    policy = next(e for e in parse(render(cfg, "10-base")) if e["dn"][0].startswith("cn=default,ou=pwpolicy"))
+    assert policy["pwdLockout"] == ["TRUE"] and policy["pwdMaxFailure"] == ["0"]
+    assert set(scenarios.POLICY) - set(policy), "the password-policy scenario must still tighten it"
+
+
 def test_short_admin_password_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="LDAP_ADMIN_PASSWORD"):
         LabConfig.from_mapping(make_env(LDAP_ADMIN_PASSWORD="short123"))
