@@ -79,8 +79,8 @@ def fn_env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     yield
 
 
-def tagged(project: str = "awstest", host: str = "lab1", **extra: str) -> str:
-    tags = [{"Key": "okta-lab", "Value": project}, {"Key": "okta-lab:host", "Value": host}]
+def tagged(owner: str = "awstest", host: str = "lab1", **extra: str) -> str:
+    tags = [{"Key": "okta-lab", "Value": owner}, {"Key": "okta-lab:host", "Value": host}]
     tags += [{"Key": k, "Value": v} for k, v in extra.items()]
     return boto3.client("ec2").run_instances(
         ImageId=LATEST, MinCount=1, MaxCount=1, TagSpecifications=[{"ResourceType": "instance", "Tags": tags}]
@@ -120,7 +120,7 @@ def test_power_bookmark_stops_and_post_starts_by_name(fn_env: None) -> None:
 
 
 def test_power_all_touches_only_this_labs_instances(fn_env: None) -> None:
-    mine, foreign = tagged(), tagged(project="someoneelse")
+    mine, foreign = tagged(), tagged(owner="someoneelse")
     untagged = boto3.client("ec2").run_instances(ImageId=LATEST, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     resp = power.handler({"operation": "stop", "hosts": "all"})  # direct invoke (Okta Workflows' Lambda card)
     assert resp["statusCode"] == 200 and body(resp)["changed"] == ["lab1"]
@@ -161,7 +161,7 @@ def test_dns_ignores_other_instances_and_refuses_names_outside_the_zone(
 ) -> None:
     zid = zone_id()
     monkeypatch.setenv("LAB_ZONE_ID", zid)
-    assert dns_update.handler(state_event(tagged(project="other"), "running"))["status"] == "ignored"
+    assert dns_update.handler(state_event(tagged(owner="other"), "running"))["status"] == "ignored"
     assert dns_update.handler(state_event(tagged(PublicDNS="www.example.org"), "running"))["status"] == "error"
     assert dns_update.handler({"detail-type": "Scheduled Event", "detail": {}})["status"] == "ignored"
     assert a_records(zid) == {}
