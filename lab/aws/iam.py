@@ -16,19 +16,18 @@ def role_path(lab: AwsLab) -> str:
     return f"/okta-lab/{lab.project}/"
 
 
+#: Services documented to send `aws:SourceAccount` when they assume a role (EventBridge Scheduler's
+#: execution-role guide recommends the condition). Lambda execution roles use the plain trust
+#: policy of the Lambda developer guide.
+_SOURCE_ACCOUNT = {"scheduler.amazonaws.com"}
+
+
 def trust(service: str, account: str) -> dict[str, Any]:
-    """Only `service` may assume the role, and only on behalf of this account (confused deputy)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": service},
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-            }
-        ],
-    }
+    """Only `service` may assume the role (for Scheduler: only on behalf of this account)."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if service in _SOURCE_ACCOUNT:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account}}
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def ensure_role(lab: AwsLab, name: str, service: str, policies: dict[str, dict[str, Any]], account: str) -> str:

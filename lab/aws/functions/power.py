@@ -32,6 +32,7 @@ TAG = "okta-lab"
 HOST_TAG = "okta-lab:host"
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 _SUITABLE = {"start": ("stopped",), "stop": ("pending", "running")}
+_RESULT_KEY = {"start": "StartingInstances", "stop": "StoppingInstances"}
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         call = ec2.start_instances if operation == "start" else ec2.stop_instances
         result = call(InstanceIds=sorted(todo.values()))
         changed = {
-            c["InstanceId"]: c["CurrentState"]["Name"] for c in result.get(f"{operation.title()}ingInstances", [])
+            c["InstanceId"]: c["CurrentState"]["Name"] for c in result.get(_RESULT_KEY[operation], [])
         }
         for name, iid in todo.items():
             hosts_out[name]["state"] = changed.get(iid, hosts_out[name]["state"])
