@@ -70,9 +70,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if todo:
         call = ec2.start_instances if operation == "start" else ec2.stop_instances
         result = call(InstanceIds=sorted(todo.values()))
-        changed = {
-            c["InstanceId"]: c["CurrentState"]["Name"] for c in result.get(_RESULT_KEY[operation], [])
-        }
+        changed = {c["InstanceId"]: c["CurrentState"]["Name"] for c in result.get(_RESULT_KEY[operation], [])}
         for name, iid in todo.items():
             hosts_out[name]["state"] = changed.get(iid, hosts_out[name]["state"])
     log.info("%s: %s", operation, ", ".join(sorted(todo)) or "nothing to do")
