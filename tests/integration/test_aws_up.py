@@ -105,6 +105,13 @@ def test_create_then_up_on_the_created_host(
         assert up.returncode == 0, (up.stdout + up.stderr)[-3000:]
         assert f"lab is up on lab1 (root@127.0.0.1:{sshd.port})" in up.stdout
         assert "openldap" in up.stdout
+        # stop and start again: start waits for SSH with the key pinned at creation
+        assert lab_inproc(tmp_path, "aws", "host", "stop", "lab1")[0] == 0
+        code, out = lab_inproc(tmp_path, "aws", "host", "start", "lab1")
+        assert code == 0, out
+        assert f"waiting for SSH on 127.0.0.1:{sshd.port}" in out
+        assert (tmp_path / ".lab/host/known_hosts").read_text() == pinned  # same key, nothing re-pinned
+        assert not loopback_only
     finally:
         compose = shutil.which("docker-compose") or "docker-compose"
         subprocess.run(
