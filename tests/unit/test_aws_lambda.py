@@ -203,3 +203,26 @@ def test_deploy_publishes_both_functions_with_least_privilege(env: dict[str, str
     assert lam.list_functions()["Functions"] == []
     assert iam.list_roles(PathPrefix="/okta-lab/awstest/")["Roles"] == []
     assert boto3.client("events").list_rules(NamePrefix="okta-lab-awstest")["Rules"] == []
+
+
+def test_deploy_with_iam_auth_has_no_public_url(env: dict[str, str], project: Path) -> None:  # noqa: F811
+    with (project / ".env").open("a") as fh:
+        fh.write("AWS_LAMBDA_AUTH=iam\nAWS_ROUTE53_ZONE=\n")
+    code, out = lab(project, "aws", "lambda", "deploy")
+    assert code == 0, out
+    lam = boto3.client("lambda")
+    assert lam.get_function_url_config(FunctionName="okta-lab-awstest-power")["AuthType"] == "AWS_IAM"
+    assert not (project / ".lab/aws/power-token").exists()
+    assert (
+        "LAB_TOKEN_SHA256"
+        not in lam.get_function(FunctionName="okta-lab-awstest-power")["Configuration"]["Environment"]["Variables"]
+    )
+    assert "x-lab-token" not in out and "SigV4" in out
+    assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == ["okta-lab-awstest-power"]
+
+
+def test_power_url_with_iam_auth_needs_no_token(fn_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAB_AUTH", "iam")  # the URL admitted only a SigV4-signed request
+    tagged()
+    resp = power.handler(url_event(query={"operation": "status", "hosts": "lab1"}))
+    assert resp["statusCode"] == 200 and body(resp)["hosts"]["lab1"]["state"] == "running"
