@@ -89,7 +89,7 @@ def latest_ubuntu(lab: AwsLab) -> dict[str, str]:
             )
         )
     best = max(images, key=lambda i: i.get("CreationDate", ""))
-    return {"id": best["ImageId"], "name": best.get("Name", "")}
+    return {"id": best["ImageId"], "name": best.get("Name", ""), "root": best.get("RootDeviceName", "/dev/sda1")}
 
 
 def find_instance(lab: AwsLab, name: str) -> dict | None:  # type: ignore[type-arg]
@@ -209,7 +209,7 @@ def create_host(
             MaxCount=1,
             UserData=USER_DATA,
             BlockDeviceMappings=[
-                {"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": disk_gb, "VolumeType": "gp3", "Encrypted": True}}
+                {"DeviceName": image["root"], "Ebs": {"VolumeSize": disk_gb, "VolumeType": "gp3", "Encrypted": True}}
             ],
             MetadataOptions={"HttpTokens": "required"},
             TagSpecifications=[

@@ -19,8 +19,16 @@ from lab.errors import TargetError
 CLOUD_INIT_WAIT = "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null; fi; true"
 
 
-def _entry(record: HostRecord) -> str:
-    return record.ssh_address if record.ssh_port == 22 else f"[{record.ssh_address}]:{record.ssh_port}"
+def _entry(address: str, port: int) -> str:
+    return address if port == 22 else f"[{address}]:{port}"
+
+
+def _dial_address(record: HostRecord) -> str:
+    """Where to connect now: the public IP when the inventory uses the DNS name (a fresh record
+    may still be negatively cached by a resolver); the key is pinned for both names."""
+    if record.dns_name and record.ssh_address == record.dns_name and record.public_ip:
+        return record.public_ip
+    return record.ssh_address
 
 
 def wait_and_pin(ctx: LabContext, record: HostRecord, *, timeout: float, first_boot: bool) -> HostRecord:
@@ -28,11 +36,10 @@ def wait_and_pin(ctx: LabContext, record: HostRecord, *, timeout: float, first_b
     from lab.host.inventory import SshTarget
     from lab.host.ssh import connect, run
 
+    dial = _dial_address(record)
     if record.host_key:
-        _pin(ctx, record)
-    target = SshTarget(
-        name=record.name, address=record.ssh_address, port=record.ssh_port, user=record.user, key_file=record.key_file
-    )
+        _pin(ctx, record.host_key, dial, record.ssh_port)
+    target = SshTarget(name=record.name, address=dial, port=record.ssh_port, user=record.user, key_file=record.key_file)
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -52,20 +59,21 @@ def wait_and_pin(ctx: LabContext, record: HostRecord, *, timeout: float, first_b
         client.close()
     if key is not None and not record.host_key:
         record = record.with_(host_key=f"{key.get_name()} {key.get_base64()}")
-        store = HostStore.load(ctx)
-        store.put(record)
+        HostStore.load(ctx).put(record)
+    if record.host_key and dial != record.ssh_address:
+        _pin(ctx, record.host_key, record.ssh_address, record.ssh_port)  # the name the inventory uses
     return record
 
 
-def _pin(ctx: LabContext, record: HostRecord) -> None:
+def _pin(ctx: LabContext, host_key: str, address: str, port: int) -> None:
     import paramiko
 
-    kind, _, data = record.host_key.partition(" ")
+    kind, _, data = host_key.partition(" ")
     keys = paramiko.HostKeys()
     ctx.known_hosts.parent.mkdir(parents=True, exist_ok=True)
     ctx.known_hosts.touch(mode=0o600, exist_ok=True)
     keys.load(str(ctx.known_hosts))
-    entry = _entry(record)
+    entry = _entry(address, port)
     if keys.lookup(entry):
         return  # whatever is pinned there is checked by the connection
     key = paramiko.PKey.from_type_string(kind, base64.b64decode(data))
@@ -80,7 +88,10 @@ def forget(ctx: LabContext, record: HostRecord) -> None:
     if not ctx.known_hosts.is_file() or not record.ssh_address:
         return
     keys = paramiko.HostKeys(str(ctx.known_hosts))
-    entry = _entry(record)
-    if entry in keys:
+    entries = {_entry(a, record.ssh_port) for a in (record.ssh_address, record.public_ip, record.dns_name) if a}
+    changed = False
+    for entry in entries & set(keys.keys()):
         del keys[entry]
+        changed = True
+    if changed:
         keys.save(str(ctx.known_hosts))

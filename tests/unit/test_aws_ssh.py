@@ -27,10 +27,11 @@ def record(address: str, key: paramiko.PKey) -> HostRecord:
 def test_known_key_is_pinned_for_a_new_address_and_forgotten(tmp_path: Path) -> None:
     ctx = LabContext(root=tmp_path)
     key = paramiko.Ed25519Key.from_private_key_file(_keyfile(tmp_path))
-    _pin(ctx, record("198.51.100.20", key))
+    rec = record("198.51.100.20", key)
+    _pin(ctx, rec.host_key, rec.ssh_address, rec.ssh_port)
     keys = paramiko.HostKeys(str(ctx.known_hosts))
     assert keys.lookup("198.51.100.20")["ssh-ed25519"].get_base64() == key.get_base64()
-    _pin(ctx, record("198.51.100.20", key))  # twice: one line
+    _pin(ctx, rec.host_key, rec.ssh_address, rec.ssh_port)  # twice: one line
     assert len(ctx.known_hosts.read_text().splitlines()) == 1
     forget(ctx, record("198.51.100.20", key))
     assert paramiko.HostKeys(str(ctx.known_hosts)).lookup("198.51.100.20") is None
@@ -55,3 +56,11 @@ def _keyfile(tmp_path: Path) -> str:
     path = tmp_path / "hostkey"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
     return str(path)
+
+
+def test_ssh_is_awaited_on_the_ip_while_the_inventory_uses_the_name() -> None:
+    from lab.aws.ssh import _dial_address
+
+    rec = HostRecord("lab1", "i-1", "r", "k", "/k", "sg", public_ip="198.51.100.3", dns_name="lab1.z.example")
+    assert _dial_address(rec.with_(ssh_address="lab1.z.example")) == "198.51.100.3"
+    assert _dial_address(rec.with_(ssh_address="127.0.0.1", ssh_port=2222)) == "127.0.0.1"  # the override
