@@ -8,6 +8,7 @@ in the one zone, logs to the function's own log group.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -175,7 +176,7 @@ def deploy(lab: AwsLab, step: Any = lambda _m: None) -> Deployed:
 
 def _ensure_function(lab: AwsLab, name: str, module: str, role: str, env: dict[str, str], step: Any) -> str:
     code = zip_of(module)
-    sha = __import__("base64").b64encode(hashlib.sha256(code).digest()).decode()
+    sha = base64.b64encode(hashlib.sha256(code).digest()).decode()
     found, missing = lab.aws.error_code("lambda", "get_function", FunctionName=name)
     config = {
         "Role": role,
