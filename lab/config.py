@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from lab.errors import ConfigError, Problem
+from lab.settings.aws import AwsSettings
 from lab.settings.base import Section
 from lab.settings.core import CoreSettings
 from lab.settings.jdbc import JdbcSettings
@@ -35,6 +36,7 @@ class LabConfig:
     jdbc: JdbcSettings
     scim: ScimSettings
     viewer: ViewerSettings
+    aws: AwsSettings
     env_file: Path
     raw: Mapping[str, str]
 
@@ -87,6 +89,7 @@ SECTION_TYPES: dict[str, type[Section]] = {
     "jdbc": JdbcSettings,
     "scim": ScimSettings,
     "viewer": ViewerSettings,
+    "aws": AwsSettings,
 }
 
 

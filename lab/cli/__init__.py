@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from lab.cli import (
+    aws,
     backup,
     catalog,
     configure,
@@ -58,6 +59,7 @@ for module in (init, catalog, render, lifecycle, observe, verify, engine, config
 # the labs and targets
 for module in (ldap, data, jdbc, scim, viewer, host):
     module.register(app)
+aws.register(app)
 
 
 def main() -> None:
