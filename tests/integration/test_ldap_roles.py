@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.config import LabConfig
 from lab.context import LabContext
 from lab.host.ansible import Idempotence, converge_twice, run_playbook
 from lab.host.playbooks import PLAYBOOKS
@@ -79,8 +80,9 @@ def test_clear_text_password_from_the_admin_is_stored_hashed(native: NativeLdap)
         assert r.returncode == 0, r.stderr
         return r.stdout
 
+    base = LabConfig.from_env(native.ctx.env_path).ldap.base_dn
     search = "ldapsearch -Q -LLL -o ldif-wrap=no -Y EXTERNAL -H ldapi:///"
-    before = sh(f"{search} '(uid=yoda@*)' userPassword")
+    before = sh(f"{search} -b '{base}' '(uid=yoda@*)' userPassword")
     dn = before.split("dn: ", 1)[1].split("\n", 1)[0].strip()
     old_hash = before.split("userPassword:: ", 1)[1].split("\n", 1)[0].strip()
 
