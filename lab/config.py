@@ -131,14 +131,34 @@ def _problems(section: type[Section], data: Mapping[str, str], exc: ValidationEr
             what, hint = message.split("; ", 1)
             out.append(Problem(f"{key}={shown} {what}", hint))
         else:
-            hint = (info.description if info and info.description else "") or _hint_for(err["type"], key)
+            hint = (info.description if info and info.description else "") or _hint_for(err["type"], key, info)
             out.append(Problem(f"{key}={shown} is invalid: {message}", hint))
     return out
 
 
-def _hint_for(kind: str, key: str) -> str:
+def _hint_for(kind: str, key: str, info: Any = None) -> str:
     if kind == "string_too_short" and key.endswith(("PASSWORD", "SECRET", "TOKEN")):
         return f"set a longer {key}, or delete the line and run `lab init --force` to generate one"
     if kind.startswith(("int_", "greater_than", "less_than")):
-        return "use a whole number in the allowed range (ports: 1-65535)"
+        low, high = _bounds(info)
+        if low is not None and high is not None:
+            return f"set {key} to a whole number from {low} to {high}"
+        if low is not None:
+            return f"set {key} to a whole number of at least {low}"
+        return f"set {key} to a whole number"
     return f"fix {key} in .env"
+
+
+def _bounds(info: Any) -> tuple[int | None, int | None]:
+    """The (lowest, highest) whole number a field allows, from its pydantic constraints."""
+    low = high = None
+    for m in getattr(info, "metadata", None) or []:
+        if getattr(m, "ge", None) is not None:
+            low = int(m.ge)
+        if getattr(m, "gt", None) is not None:
+            low = int(m.gt) + 1
+        if getattr(m, "le", None) is not None:
+            high = int(m.le)
+        if getattr(m, "lt", None) is not None:
+            high = int(m.lt) - 1
+    return low, high
