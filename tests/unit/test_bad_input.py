@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import socket
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
+from lab import RESOURCES
+from lab.catalog import load_catalog
 from lab.config import LabConfig
+from lab.envfile import render_env
 from lab.settings.core import CoreSettings
+from lab.settings.ports import busy, port_in_use, published
 from tests.conftest import lab_cli
 
 
@@ -49,3 +56,53 @@ def test_ipv6_binds_are_accepted_bracketed_or_not(given: str, bind: str, url_hos
 def test_bind_must_be_an_ip_literal(given: str) -> None:
     with pytest.raises(Exception, match="is not an IP address"):
         LabConfig.from_mapping({"LAB_BIND": given})
+
+
+def test_a_published_database_port_is_in_the_duplicate_check(tmp_path: Path) -> None:
+    write_env(tmp_path, {"MARIADB_PUBLISH": "true", "MARIADB_PORT": "42389", "LDAP_PORT": "42389"})
+    proc = lab_cli(tmp_path, "render", check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "error: MARIADB_PORT and LDAP_PORT both use host port 42389/tcp" in proc.stderr
+    assert not (tmp_path / ".lab").exists()
+
+
+def test_an_unpublished_database_port_may_equal_another() -> None:
+    config = LabConfig.from_mapping(example_values({"MARIADB_PORT": "42389", "LDAP_PORT": "42389"}))
+    keys = {p.key for p in published(config, list(load_catalog()))}
+    assert "MARIADB_PORT" not in keys and "LDAP_PORT" in keys
+
+
+def test_every_published_port_is_checked_for_use(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        taken = s.getsockname()[1]
+        config = LabConfig.from_mapping(example_values({"MARIADB_PUBLISH": "true", "MARIADB_PORT": str(taken)}))
+        ports = published(config, list(load_catalog()))
+        problems = busy(config, ports, held=set(), services=["db", "openldap"])
+    assert [p.what for p in problems] == [f"host port {taken} (MARIADB_PORT) is already in use on 127.0.0.1"]
+
+
+def test_port_in_use_probes_ipv6_binds() -> None:
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        s.listen()
+        taken = s.getsockname()[1]
+        assert port_in_use("::1", taken) and port_in_use("[::1]", taken)
+
+
+def test_ipv6_binds_render_bracketed_ports() -> None:
+    config = LabConfig.from_mapping(example_values({"LAB_BIND": "::1", "MARIADB_PUBLISH": "true"}))
+    ports = {p.key: p.port for p in published(config, list(load_catalog()))}
+    assert ports["LDAP_PORT"] == config.ldap.port and ports["MARIADB_PORT"] == config.jdbc.port
+
+
+def example_values(overrides: dict[str, str]) -> dict[str, str]:
+    text = render_env((RESOURCES / ".env.example").read_text(), overrides)
+    return {k: v or "" for k, v in dotenv_values(stream=io.StringIO(text)).items()}
+
+
+def write_env(root: Path, overrides: dict[str, str]) -> Path:
+    path = root / ".env"
+    path.write_text(render_env((RESOURCES / ".env.example").read_text(), overrides))
+    return path
