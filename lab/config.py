@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,8 +104,30 @@ def read_env_file(path: Path) -> dict[str, str]:
         raise ConfigError(
             Problem(f"{path} cannot be read: {reason}", "fix it, or recreate it with `lab init --force`")
         ) from None
+    cut = _cut_at_hash(text)
+    if cut:
+        raise ConfigError(*cut)
     raw = dotenv_values(stream=io.StringIO(text), interpolate=False)
     return {k: (v if v is not None else "") for k, v in raw.items()}
+
+
+_UNQUOTED = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>[^'\"\s].*?)\s+#")
+
+
+def _cut_at_hash(text: str) -> list[Problem]:
+    """Unquoted values holding ` #`: dotenv reads the rest as a comment and drops it silently."""
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        m = _UNQUOTED.match(line)
+        if m:
+            key = m.group("key")
+            out.append(
+                Problem(
+                    f"{key} (line {number}) holds an unquoted ' #': everything from the '#' on is read as a comment",
+                    f"put the value in single quotes, e.g. {key}='...  # ...', or remove the comment",
+                )
+            )
+    return out
 
 
 def _problems(section: type[Section], data: Mapping[str, str], exc: ValidationError) -> list[Problem]:

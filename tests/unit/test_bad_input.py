@@ -106,3 +106,14 @@ def write_env(root: Path, overrides: dict[str, str]) -> Path:
     path = root / ".env"
     path.write_text(render_env((RESOURCES / ".env.example").read_text(), overrides))
     return path
+
+
+def test_an_unquoted_hash_in_a_value_is_refused_not_cut(tmp_path: Path) -> None:
+    env = write_env(tmp_path, {})
+    env.write_text(env.read_text() + "LDAP_DEMO_PASSWORD=Demo pass #1\n")
+    proc = lab_cli(tmp_path, "config", check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "error: LDAP_DEMO_PASSWORD (line" in proc.stderr and "unquoted ' #'" in proc.stderr
+    assert "single quotes" in proc.stderr and "Demo pass" not in proc.stderr
+    env.write_text(env.read_text().replace("LDAP_DEMO_PASSWORD=Demo pass #1", "LDAP_DEMO_PASSWORD='Demo pass #1'"))
+    lab_cli(tmp_path, "config")
