@@ -93,7 +93,13 @@ SECTION_TYPES: dict[str, type[Section]] = {
 
 def read_env_file(path: Path) -> dict[str, str]:
     """Read `.env` strictly: it must exist and be readable."""
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # e.g. a parent folder the user cannot enter
+        raise ConfigError(
+            Problem(f"{path} cannot be reached: {exc.strerror}", f"give your user access to {path.parent}")
+        ) from None
+    if not exists:
         raise ConfigError(Problem(f"{path} does not exist", "run `lab init` to create it"))
     if not os.access(path, os.R_OK):
         raise ConfigError(Problem(f"{path} is not readable", f"fix its permissions, e.g. `chmod 600 {path}`"))

@@ -11,8 +11,9 @@ from dotenv import dotenv_values
 
 from lab import RESOURCES
 from lab.catalog import load_catalog
-from lab.config import LabConfig
+from lab.config import LabConfig, read_env_file
 from lab.envfile import render_env
+from lab.errors import ConfigError
 from lab.settings.core import CoreSettings
 from lab.settings.ports import busy, port_in_use, published
 from tests.conftest import lab_cli
@@ -117,3 +118,15 @@ def test_an_unquoted_hash_in_a_value_is_refused_not_cut(tmp_path: Path) -> None:
     assert "single quotes" in proc.stderr and "Demo pass" not in proc.stderr
     env.write_text(env.read_text().replace("LDAP_DEMO_PASSWORD=Demo pass #1", "LDAP_DEMO_PASSWORD='Demo pass #1'"))
     lab_cli(tmp_path, "config")
+
+
+def test_an_env_under_a_folder_the_user_cannot_enter_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "exists", denied)
+    with pytest.raises(ConfigError) as info:
+        read_env_file(Path("/locked/proj/.env"))
+    (problem,) = info.value.problems
+    assert problem.what == "/locked/proj/.env cannot be reached: Permission denied"
+    assert problem.hint == "give your user access to /locked/proj"
