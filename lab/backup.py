@@ -21,7 +21,7 @@ from lab.state import LabState
 def backup(ctx: LabContext, dest: Path | None = None) -> Path:
     config, state = current(ctx)
     require_local(state, "backup")
-    dest = dest or ctx.root / f"lab-backup-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"
+    dest = dest or default_dest(ctx)
     target = docker_target(ctx, config)
     target.run_compose("stop", timeout=300)
     try:
@@ -33,6 +33,16 @@ def backup(ctx: LabContext, dest: Path | None = None) -> Path:
     finally:
         target.run_compose("start", timeout=300)
     return dest
+
+
+def default_dest(ctx: LabContext) -> Path:
+    """`backups/lab-backup-DATE.tar.gz`: a folder git ignores (its own .gitignore) and `lab destroy` keeps."""
+    folder = ctx.root / "backups"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# lab backups hold the lab's secrets (.env): never commit them\n*\n")
+    return folder / f"lab-backup-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"
 
 
 def restore(ctx: LabContext, archive: Path) -> None:

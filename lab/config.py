@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,13 @@ SECTION_TYPES: dict[str, type[Section]] = {
 
 def read_env_file(path: Path) -> dict[str, str]:
     """Read `.env` strictly: it must exist and be readable."""
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # e.g. a parent folder the user cannot enter
+        raise ConfigError(
+            Problem(f"{path} cannot be reached: {exc.strerror}", f"give your user access to {path.parent}")
+        ) from None
+    if not exists:
         raise ConfigError(Problem(f"{path} does not exist", "run `lab init` to create it"))
     if not os.access(path, os.R_OK):
         raise ConfigError(Problem(f"{path} is not readable", f"fix its permissions, e.g. `chmod 600 {path}`"))
@@ -106,8 +113,30 @@ def read_env_file(path: Path) -> dict[str, str]:
         raise ConfigError(
             Problem(f"{path} cannot be read: {reason}", "fix it, or recreate it with `lab init --force`")
         ) from None
+    cut = _cut_at_hash(text)
+    if cut:
+        raise ConfigError(*cut)
     raw = dotenv_values(stream=io.StringIO(text), interpolate=False)
     return {k: (v if v is not None else "") for k, v in raw.items()}
+
+
+_UNQUOTED = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>[^'\"\s].*?)\s+#")
+
+
+def _cut_at_hash(text: str) -> list[Problem]:
+    """Unquoted values holding ` #`: dotenv reads the rest as a comment and drops it silently."""
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        m = _UNQUOTED.match(line)
+        if m:
+            key = m.group("key")
+            out.append(
+                Problem(
+                    f"{key} (line {number}) holds an unquoted ' #': everything from the '#' on is read as a comment",
+                    f"put the value in single quotes, e.g. {key}='...  # ...', or remove the comment",
+                )
+            )
+    return out
 
 
 def _problems(section: type[Section], data: Mapping[str, str], exc: ValidationError) -> list[Problem]:
@@ -134,14 +163,34 @@ def _problems(section: type[Section], data: Mapping[str, str], exc: ValidationEr
             what, hint = message.split("; ", 1)
             out.append(Problem(f"{key}={shown} {what}", hint))
         else:
-            hint = (info.description if info and info.description else "") or _hint_for(err["type"], key)
+            hint = (info.description if info and info.description else "") or _hint_for(err["type"], key, info)
             out.append(Problem(f"{key}={shown} is invalid: {message}", hint))
     return out
 
 
-def _hint_for(kind: str, key: str) -> str:
+def _hint_for(kind: str, key: str, info: Any = None) -> str:
     if kind == "string_too_short" and key.endswith(("PASSWORD", "SECRET", "TOKEN")):
         return f"set a longer {key}, or delete the line and run `lab init --force` to generate one"
     if kind.startswith(("int_", "greater_than", "less_than")):
-        return "use a whole number in the allowed range (ports: 1-65535)"
+        low, high = _bounds(info)
+        if low is not None and high is not None:
+            return f"set {key} to a whole number from {low} to {high}"
+        if low is not None:
+            return f"set {key} to a whole number of at least {low}"
+        return f"set {key} to a whole number"
     return f"fix {key} in .env"
+
+
+def _bounds(info: Any) -> tuple[int | None, int | None]:
+    """The (lowest, highest) whole number a field allows, from its pydantic constraints."""
+    low = high = None
+    for m in getattr(info, "metadata", None) or []:
+        if getattr(m, "ge", None) is not None:
+            low = int(m.ge)
+        if getattr(m, "gt", None) is not None:
+            low = int(m.gt) + 1
+        if getattr(m, "le", None) is not None:
+            high = int(m.le)
+        if getattr(m, "lt", None) is not None:
+            high = int(m.lt) - 1
+    return low, high

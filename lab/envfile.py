@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import io
 import os
 import re
 import secrets
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from lab import RESOURCES
 from lab.config import SECTION_TYPES
-from lab.errors import ConfigError, Problem
+from lab.errors import ConfigError, Problem, UsageError
 
 GENERATED = "<generated>"
 _ALPHABET = string.ascii_letters + string.digits
@@ -58,7 +60,10 @@ def write_env(path: Path, *, force: bool = False, overrides: dict[str, str] | No
         raise ConfigError(
             Problem(f"{path} already exists", "keep it, or run `lab init --force` to replace it (new secrets)")
         )
-    text = render_env(example_path().read_text(), overrides)
+    example = example_path().read_text()
+    _check_overrides(example, overrides or {})
+    text = render_env(example, overrides)
+    _validate(text, path)  # nothing is written when what we would write is invalid
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -66,3 +71,37 @@ def write_env(path: Path, *, force: bool = False, overrides: dict[str, str] | No
     os.chmod(tmp, 0o600)
     tmp.replace(path)
     return path
+
+
+def parse_sets(items: list[str]) -> dict[str, str]:
+    """`--set KEY=VALUE` arguments -> mapping; UsageError naming the first one without `=`."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(Problem(f"--set {item!r} has no value", f"write it as --set {key or 'KEY'}=VALUE"))
+        out[key.strip()] = value
+    return out
+
+
+def _check_overrides(example: str, overrides: dict[str, str]) -> None:
+    known = [m.group("key") for m in map(_LINE.match, example.splitlines()) if m]
+    for section in SECTION_TYPES.values():
+        known.extend(k for k in section.env_keys() if k not in known)
+    problems = []
+    for key in overrides:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]}?" if close else "see .env.example for the keys `lab` reads"
+            problems.append(Problem(f"--set {key} is not a configuration key", hint))
+    if problems:
+        raise UsageError(*problems)
+
+
+def _validate(text: str, path: Path) -> None:
+    from dotenv import dotenv_values
+
+    from lab.config import LabConfig
+
+    raw = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    LabConfig.from_mapping({k: (v if v is not None else "") for k, v in raw.items()}, env_file=path)

@@ -12,6 +12,7 @@ from lab.config import LabConfig
 from lab.context import LabContext
 from lab.errors import ConfigError, Problem
 from lab.render import find_artifacts
+from lab.settings.ports import published as published_ports
 
 
 @dataclass(frozen=True)
@@ -71,25 +72,4 @@ def _artifact_hint(comp: Component) -> str:
 
 def check_ports(config: LabConfig, components: list[Component]) -> list[tuple[Component, str, int, str]]:
     """Published (component, key, port, proto) for the selection; ConfigError on duplicates."""
-    values = config.env_values()
-    seen: dict[tuple[int, str], str] = {}
-    out = []
-    problems = []
-    for comp in components:
-        for p in comp.ports:
-            if not p.published:
-                continue
-            port = int(values[p.key])
-            owner = seen.get((port, p.proto))
-            if owner and owner != p.key:
-                problems.append(
-                    Problem(
-                        f"{p.key} and {owner} both use host port {port}/{p.proto}",
-                        f"give {p.key} a different port in .env",
-                    )
-                )
-            seen[(port, p.proto)] = p.key
-            out.append((comp, p.key, port, p.proto))
-    if problems:
-        raise ConfigError(*problems)
-    return out
+    return [(p.component, p.key, p.port, p.proto) for p in published_ports(config, components)]

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 
 def backup_cmd(
     ctx: typer.Context,
-    dest: Path | None = typer.Argument(None, help="Archive to write (default: lab-backup-DATE.tar.gz)."),
+    dest: Path | None = typer.Argument(None, help="Archive to write (default: backups/lab-backup-DATE.tar.gz)."),
 ) -> None:
     """Archive data/ and .env (services paused meanwhile). The archive holds secrets: mode 0600."""
     path = backup(lab_context(ctx), dest)

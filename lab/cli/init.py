@@ -6,7 +6,7 @@ import typer
 
 from lab.cli.common import console, lab_context, print_json
 from lab.config import LabConfig
-from lab.envfile import write_env
+from lab.envfile import parse_sets, write_env
 
 
 def register(app: typer.Typer) -> None:
@@ -21,9 +21,7 @@ def init(
 ) -> None:
     """Write .env from .env.example with freshly generated secrets (mode 0600)."""
     lab = lab_context(ctx)
-    overrides = dict(item.split("=", 1) for item in set_ if "=" in item)
-    path = write_env(lab.env_path, force=force, overrides=overrides)
-    LabConfig.from_env(path)  # what we wrote must validate
+    path = write_env(lab.env_path, force=force, overrides=parse_sets(set_))
     console.print(f"wrote {path} (mode 0600) with generated secrets; `lab creds` shows them")
 
 

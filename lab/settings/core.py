@@ -16,7 +16,7 @@ class CoreSettings(Section):
         pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$",
         description="use lower-case letters, digits, '-' and '_' (compose project name)",
     )
-    bind: str = env("LAB_BIND", "127.0.0.1")
+    bind: str = env("LAB_BIND", "127.0.0.1")  # an IP literal, IPv6 without brackets (see url_host)
     base_image: str = env("LAB_BASE_IMAGE", "debian:bookworm-slim", min_length=1)
     rhel_base_image: str = env("LAB_RHEL_BASE_IMAGE", "quay.io/centos/centos:stream9-minimal")
     stacks: str = env("LAB_STACKS", "ldap,jdbc,viewer")
@@ -29,13 +29,26 @@ class CoreSettings(Section):
     @classmethod
     def _bind_is_ip(cls, value: str) -> str:
         try:
-            addr: IPv4Address | IPv6Address = ip_address(value.strip())
+            text = value.strip()
+            if text.startswith("[") and text.endswith("]"):
+                text = text[1:-1]  # `[::1]`, as in URLs and compose
+            addr: IPv4Address | IPv6Address = ip_address(text)
         except ValueError:
             raise ValueError(
-                "is not an IP address; use 127.0.0.1 (default, this machine only) "
+                "is not an IP address; use 127.0.0.1 (default, this machine only), ::1 (IPv6 loopback) "
                 "or 0.0.0.0 to publish on every interface"
             ) from None
         return str(addr)
+
+    @property
+    def url_host(self) -> str:
+        """LAB_BIND as it goes before `:port` in URLs and compose `ports:` (IPv6 in brackets, RFC 3986 3.2.2)."""
+        return f"[{self.bind}]" if ":" in self.bind else self.bind
+
+    @property
+    def publishes_everywhere(self) -> bool:
+        """True when LAB_BIND is a wildcard (0.0.0.0 or ::): services reachable from the network."""
+        return ip_address(self.bind).is_unspecified
 
     @field_validator("okta_org")
     @classmethod
