@@ -60,8 +60,6 @@ def test_background_is_the_users_colour_and_the_letters_are_white() -> None:
 def test_the_same_person_gives_the_same_bytes_and_others_differ() -> None:
     first = photos.avatar_jpeg("Leia", "Organa", "leia.organa")
     photos._avatar.cache_clear()
-    photos._mask_block.cache_clear()
-    photos._ac_bits.cache_clear()
     assert photos.avatar_jpeg("Leia", "Organa", "leia.organa") == first
     assert photos.avatar_jpeg("Han", "Solo", "han.solo") != first
 
@@ -86,28 +84,26 @@ def test_a_person_without_drawable_initials_still_gets_a_picture() -> None:
     assert _close(image.getpixel((48, 48)), photos.colour_for("--"))
 
 
-def test_encoder_rejects_sizes_off_the_block_grid() -> None:
-    with pytest.raises(ValueError, match="multiples of 8"):
-        photos.encode_jpeg([[[0] * 9] * 9] * 3, 9, 9)
+def test_every_glyph_square_is_white_and_the_rest_is_the_colour() -> None:
+    """The whole picture, not a few pixels: each font square is white at its centre."""
+    image = _decode(photos.avatar_jpeg("Han", "Solo", "han.solo"))
+    colour = photos.colour_for("han.solo")
+    boxes = photos.glyph_boxes("HS")
+    assert boxes
+    for left, top, right, bottom in boxes:
+        centre = ((left + right) // 2, (top + bottom) // 2)
+        assert _close(image.getpixel(centre), photos.WHITE, 24), centre
+    covered = {(x, y) for x0, y0, x1, y1 in boxes for x in range(x0 - 1, x1 + 2) for y in range(y0 - 1, y1 + 2)}
+    for y in range(0, photos.SIZE, 5):
+        for x in range(0, photos.SIZE, 5):
+            if (x, y) not in covered:
+                assert _close(image.getpixel((x, y)), colour, 24), (x, y)
 
 
-def test_encoder_round_trips_a_gradient() -> None:
-    """Non-flat content exercises every AC code path (runs, ZRL, negative values)."""
-    w = h = 16
-    planes = [
-        [[(x * 16 + y * 3) % 256 for x in range(w)] for y in range(h)],
-        [[128 + ((x - y) * 5) for x in range(w)] for y in range(h)],
-        [[128 - ((x + y) % 7) * 9 for x in range(w)] for y in range(h)],
-    ]
-    image = Image.open(io.BytesIO(photos.encode_jpeg(planes, w, h)))
-    image.draft("YCbCr", (w, h))
-    image.load()
-    got = [image.getpixel((x, y)) for y in range(h) for x in range(w)]
-    assert image.mode == "YCbCr"
-    for y in range(h):
-        for x in range(w):
-            expected = tuple(planes[c][y][x] for c in range(3))
-            assert _close(got[y * w + x], expected, 20), (x, y, got[y * w + x], expected)
+def test_photos_are_baseline_4_4_4_without_metadata() -> None:
+    image = Image.open(io.BytesIO(photos.avatar_jpeg("Leia", "Organa", "leia.organa")))
+    assert not image.info.get("progressive") and "exif" not in image.info
+    assert [(h, v) for _id, h, v, _q in image.layer] == [(1, 1)] * 3  # no chroma subsampling
 
 
 def test_ldif_carries_one_photo_per_user_when_enabled() -> None:
