@@ -1,0 +1,1 @@
+"""The header-app lab: what an Okta Access Gateway header app receives, decoded."""
