@@ -111,12 +111,21 @@ def load_company(name_or_path: str) -> Company:
                 "use `galaxy`, or a YAML file written by `lab data generate --users N --out FILE`",
             )
         )
+    key = f"LAB_COMPANY={name_or_path!r}"
+    fix = "fix the file, or write a new one with `lab data generate --users N --out FILE`"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        problem = Problem(f"{path} cannot be read as YAML: {exc}", "regenerate it")
-        raise ConfigError(problem) from None
-    return company_from_dict(data, source=str(path))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(Problem(f"{key}: {path}{where} is not valid YAML: {reason}", fix)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(Problem(f"{key}: {path} cannot be read: {exc}", fix)) from None
+    try:
+        return company_from_dict(data, source=str(path))
+    except ConfigError as exc:
+        raise ConfigError(*(Problem(f"{key}: {p.what}", p.hint or fix) for p in exc.problems)) from None
 
 
 def company_from_dict(data: Any, source: str = "company") -> Company:

@@ -55,7 +55,11 @@ def render_env(example: str, overrides: dict[str, str] | None = None) -> str:
 
 
 def write_env(path: Path, *, force: bool = False, overrides: dict[str, str] | None = None) -> Path:
-    """Create `path` (mode 0600). Refuses to overwrite unless `force`."""
+    """Create `path` (mode 0600). Refuses to overwrite unless `force`, and a project folder that is missing."""
+    if not path.parent.is_dir():
+        raise ConfigError(
+            Problem(f"project folder {path.parent} does not exist", "create it first, or give `-C` an existing folder")
+        )
     if path.exists() and not force:
         raise ConfigError(
             Problem(f"{path} already exists", "keep it, or run `lab init --force` to replace it (new secrets)")

@@ -32,9 +32,33 @@ def config(
     """Show the resolved configuration, secrets redacted."""
     lab = lab_context(ctx)
     cfg = LabConfig.from_env(lab.env_path)
+    check_renderable(cfg)
     values = cfg.env_values(redact=True)
     if as_json:
         print_json(values)
         return
     for key, value in values.items():
         console.print(f"{key}={value}", markup=False)
+
+
+def check_renderable(cfg: LabConfig) -> None:
+    """What `lab render` and `lab up` would refuse for LAB_STACKS: clashing host ports, LAB_COMPANY.
+
+    Every problem at once (ConfigError), so `lab config` passes only what the lab can render.
+    """
+    from lab.catalog import load_catalog
+    from lab.company import load_company
+    from lab.errors import ConfigError
+    from lab.selection import check_ports
+
+    problems = []
+    try:
+        check_ports(cfg, load_catalog().select(cfg.core.stack_list))
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    try:
+        load_company(cfg.core.company)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(*problems)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from lab.card import demo_card
 from lab.cli.common import console, err_console, lab_context, note, print_card
+from lab.config import LabConfig
 from lab.pipeline import UpResult, destroy, down, load_config, reset, reset_services, up
 from lab.targets.base import ServiceState
 
@@ -41,6 +42,7 @@ def up_cmd(
 ) -> None:
     """Build what changed, start the services, wait until healthy, print the demo card."""
     lab = lab_context(ctx)
+    warn_if_published_everywhere(load_config(lab))
     if host:
         from lab.cli.host import print_remote_up  # the remote Docker host target
 
@@ -67,6 +69,15 @@ def up_cmd(
     print_card(card)
     if not creds and any(e.secret for e in card):
         console.print("(passwords hidden: `lab creds` shows them)")
+
+
+def warn_if_published_everywhere(config: LabConfig) -> None:
+    """One line when LAB_BIND is a wildcard: the lab's ports are then reachable from the network."""
+    if config.core.publishes_everywhere:
+        note(
+            f"LAB_BIND={config.core.bind} publishes every lab port on all interfaces; "
+            "set LAB_BIND=127.0.0.1 (and use SSH tunnels) unless you mean it"
+        )
 
 
 def print_dry_run(result: UpResult) -> bool:

@@ -130,3 +130,59 @@ def test_an_env_under_a_folder_the_user_cannot_enter_is_one_error(monkeypatch: p
     (problem,) = info.value.problems
     assert problem.what == "/locked/proj/.env cannot be reached: Permission denied"
     assert problem.hint == "give your user access to /locked/proj"
+
+
+def _project(tmp_path: Path, *sets: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    lab_cli(tmp_path, "init", *[f"--set={s}" for s in sets])
+    return tmp_path
+
+
+def test_config_refuses_two_services_on_one_port_as_render_does(tmp_path: Path) -> None:
+    root = _project(tmp_path, "LAB_STACKS=ldap", "LDAP_PORT=10389", "LDAPS_PORT=10389")
+    for command in ("config", "render"):
+        proc = lab_cli(root, command, check=False)
+        assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
+        assert "both use host port 10389/tcp" in proc.stderr, (command, proc.stderr)
+    assert not (root / ".lab" / "compose.yml").exists()
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("people: [\n  {uid: a\n", "line 3, column 1 is not valid YAML"),
+    ("people:\n  - {uid: luke, given_name: L, sn: S, manager: nobody}\n", "manager 'nobody' of 'luke'"),
+    ("name: x\n", "is not a company file"),
+])  # fmt: skip
+def test_company_problems_name_lab_company_with_a_fix_in_config_and_render(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    company = tmp_path / "company.yaml"
+    company.write_text(content)
+    root = _project(tmp_path / "p", "LAB_STACKS=ldap", f"LAB_COMPANY={company}")
+    for command in ("config", "render"):
+        proc = lab_cli(root, command, check=False)
+        assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
+        assert f"LAB_COMPANY='{company}'" in proc.stderr and expected in proc.stderr, (command, proc.stderr)
+        assert "lab data generate" in proc.stderr or "—" in proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_a_missing_company_file_is_refused_by_config(tmp_path: Path) -> None:
+    root = _project(tmp_path, "LAB_STACKS=ldap", "LAB_COMPANY=/nonexistent/company.yaml")
+    proc = lab_cli(root, "config", check=False)
+    assert proc.returncode == 2 and "no such company file" in proc.stderr, proc.stderr
+
+
+def test_a_wildcard_bind_warns_once_before_anything_starts(tmp_path: Path) -> None:
+    root = _project(tmp_path, "LAB_STACKS=ldap", "LAB_BIND=0.0.0.0")
+    proc = lab_cli(root, "--dry-run", "up", "openldap", check=False)
+    assert proc.stderr.count("publishes every lab port on all interfaces") == 1, proc.stderr
+    loopback = _project(tmp_path / "lo", "LAB_STACKS=ldap")
+    proc = lab_cli(loopback, "--dry-run", "up", "openldap", check=False)
+    assert "all interfaces" not in proc.stderr
+
+
+def test_init_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+    proc = lab_cli(tmp_path / "missing", "init", check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
