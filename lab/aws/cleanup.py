@@ -75,5 +75,7 @@ def _has_tag(lab: AwsLab, service: str, arn: str) -> bool:
     if service == "lambda":
         tags = lab.aws.call("lambda", "list_tags", Resource=arn).get("Tags", {})
         return bool(tags.get(TAG) == lab.project)
-    listed = lab.aws.call(service, "list_tags_for_resource", ResourceARN=arn).get("Tags", [])
+    # the same operation names its parameter differently: Scheduler `ResourceArn`, EventBridge `ResourceARN`
+    key = "ResourceArn" if service == "scheduler" else "ResourceARN"
+    listed = lab.aws.call(service, "list_tags_for_resource", **{key: arn}).get("Tags", [])
     return {"Key": TAG, "Value": lab.project} in listed

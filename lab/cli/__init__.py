@@ -99,6 +99,8 @@ def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every external command."),
 ) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s")
+    if not verbose:  # paramiko logs every failed SSH attempt with a traceback (e.g. while a host boots)
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     if dry_run and not verbose:  # the commands a dry run would run, without the libraries' chatter
         logging.getLogger("lab").setLevel(logging.INFO)
     ctx.obj = LabContext(root=directory, env_file=env_file, dry_run=dry_run)

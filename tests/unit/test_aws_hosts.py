@@ -215,9 +215,11 @@ def test_cleanup_removes_exactly_the_lab_tagged_resources(env: dict[str, str], p
         MaxCount=1,
         TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "okta-lab", "Value": "someoneelse"}]}],
     )["Instances"][0]["InstanceId"]
+    assert lab(project, "aws", "schedule", "lab1", "--stop", "20:00", "--tz", "Europe/Rome")[0] == 0
     code, out = lab(project, "aws", "cleanup", "--yes")
     assert code == 0, out
     assert "instance" in out and "security group" in out and "key pair" in out
+    assert client("scheduler").list_schedules()["Schedules"] == [], "the lab's schedule is removed"
     assert instance(other)["State"]["Name"] == "running"
     assert instance(other_lab)["State"]["Name"] == "running"
     assert [k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"]] == ["not-the-lab"]
