@@ -323,7 +323,7 @@ def lab_target(ctx: LabContext, config: LabConfig | None = None) -> Target:
     state = LabState.load(ctx)
     if state is not None:
         return open_target(ctx, config, state.target, prefer=state.compose_variant)
-    if (ctx.lab_dir / "host" / "targets.json").exists() and not (ctx.lab_dir / "compose.yml").exists():
+    if (ctx.lab_dir / "host" / "targets.json").exists():  # host rendering writes compose.yml too
         from lab.targets.host import HostTarget
 
         return HostTarget.from_rendered(ctx)

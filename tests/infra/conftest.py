@@ -79,9 +79,15 @@ class LabUnderTest:
         """The lab's generated files (lab.datafiles.DataFiles): here, on the remote or native host."""
         if self._data is None:
             from lab.context import LabContext
-            from lab.datafiles import data_files
+            from lab.datafiles import DataFiles, data_files
 
-            self._data = data_files(LabContext(root=self.root))
+            ctx = LabContext(root=self.root)
+            if self.target == "host":  # checking the native hosts: their files, whatever else was rendered here
+                from lab.targets.host import HostTarget
+
+                self._data = DataFiles(ctx.data_dir, HostTarget.from_rendered(ctx))
+            else:
+                self._data = data_files(ctx)
         return self._data
 
     def container(self, service: str) -> str:
