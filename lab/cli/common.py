@@ -28,7 +28,8 @@ def print_json(data: Any) -> None:
 
 
 def note(message: str) -> None:
-    err_console.print(f"[dim]›[/dim] {message}")
+    """One line on stderr, never hard-wrapped (so logs and tests see one line per note)."""
+    err_console.print(f"[dim]›[/dim] {message}", soft_wrap=True)
 
 
 def print_card(entries: list[CardEntry]) -> None:
