@@ -116,7 +116,8 @@ def test_changed_procedure_template_upgrades_the_database(started, tmp_path):
     checkout = tmp_path / "checkout"
     for part in ("lab", "compose", "templates", "tests/infra"):
         shutil.copytree(RESOURCES / part, checkout / part, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(RESOURCES / ".env.example", checkout / ".env.example")
+    for name in (".env.example", "pyproject.toml", "README.md"):  # the scim image packs the toolkit
+        shutil.copy(RESOURCES / name, checkout / name)
     template = checkout / "templates" / "sql" / "procedures.sql.j2"
     marker = "SELECT ENT_ID, ENT_NAME, ENT_DESCRIPTION FROM ENTITLEMENTS ORDER BY ENT_ID;"
     text = template.read_text()
