@@ -122,7 +122,7 @@ def test_seed_batches_10000_users_quickly():
 
 def test_split_statements_honours_delimiter(galaxy):
     statements = list(split_statements(galaxy["procedures"]))
-    assert len(statements) == 15  # 5 helpers + 10 procedures
+    assert len(statements) == 17  # 5 helpers + 10 procedures + 2 for the SCIM server
     assert all(s.startswith("CREATE OR REPLACE PROCEDURE") for s in statements)
     assert all(s.rstrip().endswith("END") for s in statements)
     assert "DELIMITER" not in "".join(statements)
