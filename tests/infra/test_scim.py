@@ -162,7 +162,8 @@ def test_scim_demo_scenario_leaves_the_expected_rows(lab: Any, base: str, tls: s
             return r.status_code, (r.json() if r.content else None)
 
     steps = run_demo(Caller(), _ViewsOnDbHost(lab), user)
-    assert [s.status for s in steps] == [201, 200, 200, 200, 200]
+    # 201 on the first run; on a later one the user exists and the demo replaces it (PUT, 200)
+    assert [s.status for s in steps][1:] == [200, 200, 200, 200] and steps[0].status in (200, 201)
     last = steps[-1].rows
     assert [r["TITLE"] for r in last["V_ACTIVE_USERS"]] == [user.new_title]
     assert [r["ENT_ID"] for r in last["V_USERENTITLEMENTS"]] == [user.entitlements[1]]
