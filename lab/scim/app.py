@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,6 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from lab.scim.backend import Backend, ServerConfig
+from lab.scim.bodies import parse_json
 from lab.scim.errors import ScimError, bad_request, invalid_syntax, not_found, unauthorized
 from lab.scim.filters import parse_filter
 from lab.scim.projection import parse_attribute_list, project
@@ -38,9 +37,6 @@ LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 ONPREM_HEADER = "x-okta-onprem-data"
 STATUS_TEXT = "Scim Server is running."
-#: Deepest nesting of JSON arrays/objects accepted in a body (a SCIM PatchOp needs about 6).
-MAX_JSON_DEPTH = 32
-_JSON_STRING_OR_OTHER = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+')
 
 Handler = Callable[..., Any]  # (request, service[, body]) -> resource | None
 
@@ -295,25 +291,7 @@ async def _read_json(request: Request, limit: int) -> Any:
         if size > limit:
             raise ScimError(413, f"the request body is larger than {limit} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    if _too_deep(raw, MAX_JSON_DEPTH):
-        raise invalid_syntax(f"the request body nests arrays/objects deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise invalid_syntax("the request body is not valid JSON") from None
-
-
-def _too_deep(raw: bytes, limit: int) -> bool:
-    """Whether `[`/`{` nest deeper than `limit` in a JSON text (brackets inside strings ignored).
-
-    Checked before parsing, so that no body reaches the parser's recursion (a 1 MiB body of `[`
-    would otherwise end as a RecursionError and a 500). Malformed text may pass; the parser then
-    rejects it.
-    """
-    brackets = _JSON_STRING_OR_OTHER.sub(b"", raw)
-    depths = itertools.accumulate(1 if b in b"[{" else -1 for b in brackets)
-    return any(d > limit for d in depths)
+    return parse_json(b"".join(chunks))
 
 
 def _base_url(request: Request) -> str:

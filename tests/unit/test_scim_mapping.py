@@ -208,7 +208,8 @@ def test_onprem_header_is_decoded_and_validated() -> None:
     ("value", "message"),
     [
         ("%%%not-base64", "not valid base64"),
-        (base64.b64encode(b"not json").decode(), "does not decode to JSON"),
+        (base64.b64encode(b"not json").decode(), "X-OKTA-ONPREM-DATA is not valid JSON"),
+        (base64.b64encode(b"[" * 12000).decode(), "deeper than 32 levels"),  # was a RecursionError
         (base64.b64encode(b"[1, 2]").decode(), "JSON object"),
         (encode_onprem_header({"username": "u"}), "no jdbcUrl"),
         (encode_onprem_header({"jdbcUrl": "postgres://x/y"}), "must look like jdbc:mysql"),
