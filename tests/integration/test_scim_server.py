@@ -673,7 +673,10 @@ def test_sql_kind_runs_the_statement_forms(server: Server, db: DbContainer, tmp_
     try:
         with srv.client(**{"Content-Type": SCIM}) as c:
             uid = "sqlkind@galaxy.local"
-            assert c.post("/Users", json=new_user(uid, entitlements=[{"value": "3"}])).status_code == 201
+            r = c.post("/Users", json=new_user(uid, externalId="ext-sql", entitlements=[{"value": "3"}]))
+            assert r.status_code == 201 and r.json()["externalId"] == "ext-sql", r.text
+            found = c.get("/Users", params={"filter": 'externalId eq "ext-sql"'}).json()  # get_all_users, SQL form
+            assert [u["id"] for u in found["Resources"]] == [uid]
             assert (
                 c.patch(f"/Users/{uid}", json=patch({"op": "replace", "path": "title", "value": "T"})).status_code
                 == 200

@@ -186,6 +186,9 @@ def test_external_id_is_stored_and_returned(api: TestClient, lab: FakeLab) -> No
     assert r.json()["externalId"] == "00u1okta" and lab.users[uid]["EXTERNALID"] == "00u1okta"
     api.patch(f"/scim/v2/Users/{uid}", json=patch({"op": "replace", "path": "externalId", "value": "00u2"}))
     assert api.get(f"/scim/v2/Users/{uid}").json()["externalId"] == "00u2"
+    by_external = [api.get("/scim/v2/Users", params={"filter": f'externalId eq "{v}"'}).json()["totalResults"]
+                   for v in ("00u2", "00U2")]  # fmt: skip
+    assert by_external == [1, 0]  # externalId is caseExact (RFC 7643 §3.1)
     api.put(f"/scim/v2/Users/{uid}", json=new_user(uid))  # PUT replaces: absent means cleared
     assert "externalId" not in api.get(f"/scim/v2/Users/{uid}").json() and lab.users[uid]["EXTERNALID"] is None
     lab.calls.clear()
