@@ -27,6 +27,8 @@ from lab.scim.operations import Operation, OperationMap, to_pyformat
 #: MySQL client errors meaning "the connection is gone" (server restarted, timed out, ...).
 _CONNECTION_LOST = {2003, 2006, 2013, 2055, 0}
 _IDLE_PING_SECONDS = 30.0
+#: List operations whose results are cached briefly (see Database.call).
+_LISTS = frozenset({"get_users", "get_all_users"})
 _JDBC = re.compile(r"^jdbc:(mysql|mariadb)://", re.IGNORECASE)
 
 
@@ -153,25 +155,26 @@ class Database:
         self.operations = operations
         self.list_cache_seconds = list_cache_seconds
         self._compiled: dict[str, str] = {}
-        self._users: tuple[float, list[dict[str, Any]]] | None = None
+        self._lists: dict[str, tuple[float, list[dict[str, Any]]]] = {}
 
     def call(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Run operation `name`, binding `values[field]` for each of its params, in order.
 
-        "get users" results are kept for a few seconds so that paging through a large list
-        (startIndex/count) does not re-run it per page; any write through this server drops them.
+        "get users" and "get all users" results are kept for a few seconds so that paging through
+        a large list (startIndex/count) does not re-run it per page; any write through this server
+        drops them.
         """
-        if name == "get_users":
-            cached = self._users
+        if name in _LISTS:
+            cached = self._lists.get(name)
             if cached and time.monotonic() - cached[0] < self.list_cache_seconds:
                 return cached[1]
         elif not name.startswith("get_"):
-            self._users = None
+            self._lists = {}
         rows = self.call_many([(name, values)])[0]
-        if name == "get_users":
-            self._users = (time.monotonic(), rows)
+        if name in _LISTS:
+            self._lists[name] = (time.monotonic(), rows)
         elif not name.startswith("get_"):
-            self._users = None
+            self._lists = {}
         return rows
 
     def call_many(self, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:

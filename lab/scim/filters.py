@@ -17,8 +17,8 @@ COMPARE_OPS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le")
 MAX_FILTER_LENGTH = 2048
 MAX_DEPTH = 32
 
-#: Attributes compared case-sensitively (RFC 7643 §3.1: `id` is caseExact).
-CASE_EXACT = frozenset({"id"})
+#: Attributes compared case-sensitively (RFC 7643 §3.1: `id` and `externalId` are caseExact).
+CASE_EXACT = frozenset({"id", "externalid"})
 
 _TOKEN = re.compile(
     r"""\s*(?:

@@ -42,6 +42,11 @@ OPERATION_NAMES: tuple[str, ...] = (
     "remove_entitlement",
 )
 
+#: Operations only this server runs, not among the connector's ten (and not in `lab jdbc guide`):
+#: every user, active or not, which filters search (RFC 7644 §3.4.2), and storing `externalId`.
+SERVER_OPERATION_NAMES: tuple[str, ...] = ("get_all_users", "set_external_id")
+ALL_OPERATION_NAMES = OPERATION_NAMES + SERVER_OPERATION_NAMES
+
 #: The 25 columns of the lab's USERS table, in table order.
 USER_COLUMNS: tuple[str, ...] = (
     "USER_ID",
@@ -71,8 +76,8 @@ USER_COLUMNS: tuple[str, ...] = (
     "IS_ACTIVE",
 )
 
-#: Every database field an operation parameter may name.
-KNOWN_FIELDS: frozenset[str] = frozenset(USER_COLUMNS) | {"ENT_ID"}
+#: Every database field an operation parameter may name (EXTERNALID: the lab's added column).
+KNOWN_FIELDS: frozenset[str] = frozenset(USER_COLUMNS) | {"ENT_ID", "EXTERNALID"}
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,7 @@ class Operation:
 
 @dataclass(frozen=True)
 class OperationMap:
-    """All ten operations, by name, iterated in console order."""
+    """All operations by name; iterating gives the connector's ten, in console order."""
 
     operations: Mapping[str, Operation]
     source: str = "default"
@@ -153,7 +158,10 @@ class OperationMap:
         return OperationMap(ops, self.source)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"operations": {op.name: op.to_dict() for op in self}}
+        """`operations`: the connector's ten (what Okta's console takes); `server_operations`: the
+        server's own (SERVER_OPERATION_NAMES). `parse_operations` reads both keys back."""
+        extra = {n: self.operations[n].to_dict() for n in SERVER_OPERATION_NAMES if n in self.operations}
+        return {"operations": {op.name: op.to_dict() for op in self}, "server_operations": extra}
 
 
 def default_operations_path() -> Path:
@@ -246,10 +254,14 @@ def _parse(data: Mapping[str, Any], base: OperationMap | None, source: str, kind
     problems: list[Problem] = []
     if not isinstance(entries, Mapping):
         raise ConfigError(Problem(f"{source}: `operations` is not a mapping", "see docs/scim.md"))
+    extra = data.get("server_operations") if "operations" in data else None
+    if isinstance(extra, Mapping):
+        entries = {**entries, **extra}
     ops: dict[str, Operation] = dict(base.operations) if base else {}
     for name, entry in entries.items():
-        if name not in OPERATION_NAMES:
-            problems.append(Problem(f"{source}: unknown operation {name!r}", f"use {', '.join(OPERATION_NAMES)}"))
+        if name not in ALL_OPERATION_NAMES:
+            hint = f"use {', '.join(ALL_OPERATION_NAMES)}"
+            problems.append(Problem(f"{source}: unknown operation {name!r}", hint))
             continue
         if not isinstance(entry, Mapping):
             problems.append(Problem(f"{source}: operation {name} is not a mapping"))
@@ -258,7 +270,7 @@ def _parse(data: Mapping[str, Any], base: OperationMap | None, source: str, kind
         problems.extend(errs)
         if op is not None:
             ops[name] = op
-    missing = [n for n in OPERATION_NAMES if n not in ops]
+    missing = [n for n in ALL_OPERATION_NAMES if n not in ops]
     if missing and not problems:
         problems.append(Problem(f"{source}: operations missing: {', '.join(missing)}"))
     if problems:

@@ -149,7 +149,7 @@ def test_user_ids_are_the_ldap_logins(lab, luke):
 
 
 def test_read_procedures_return_rows(lab, luke):
-    assert len(rows(lab, "CALL GET_ACTIVEUSERS()")[0]) == 25
+    assert len(rows(lab, "CALL GET_ACTIVEUSERS()")[0]) == 26  # the public lab's 25 columns + EXTERNALID
     assert len(rows(lab, "CALL GET_ALL_ENTITLEMENTS()")) >= 1
     assert len(rows(lab, f"CALL GET_USER_ENTITLEMENT('{luke}')")) >= 1
 
