@@ -234,7 +234,7 @@ class DbGate:
             headers["Authorization"] = f"Bearer {token}"
         req = urllib.request.Request(self.base + path, json.dumps(body).encode(), headers, method="POST")
         try:
-            with urllib.request.urlopen(req, timeout=15) as resp:  # noqa: S310 - the lab's own URL
+            with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - the lab's own URL
                 return resp.status, json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode(errors="replace")
