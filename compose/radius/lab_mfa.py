@@ -4,7 +4,9 @@ After the directory has accepted the password, `authenticate` answers Access-Cha
 Reply-Message listing the factors; the client sends the choice as User-Password with our State;
 then it asks for the code, and a valid TOTP (RFC 6238, 30 s steps, 6 digits, HMAC-SHA1, one step
 of clock drift either way) gets Access-Accept. A wrong code, an expired or forged State, or three
-invalid choices get Access-Reject.
+invalid choices get Access-Reject. As with Okta, a PAP-only client (a VPN) may send
+"password,CODE" in one request: the site splits the code off into Tmp-String-0, and a valid code
+gets Access-Accept without a challenge.
 
 State is stateless and signed (HMAC-SHA256, key derived from RADIUS_TOTP_KEY): version, stage,
 bad-choice count, issue time, nonce and a MAC over those and the user name, so any server thread
@@ -121,7 +123,12 @@ def decide(key: bytes, attrs: dict[str, str], now: float) -> tuple[int, tuple, t
     """The module's answer: (rcode, reply attributes, control attributes) for one request."""
     user = attrs.get("User-Name", "")
     raw_state = attrs.get("State")
-    if raw_state is None:  # the directory accepted the password: start the MFA step
+    if raw_state is None:  # the directory accepted the password
+        inline = attrs.get("Tmp-String-0")  # "password,CODE": the site split the code off
+        if inline is not None:
+            if check_code(key, user, inline, now):
+                return RLM_MODULE_OK, (("Reply-Message", f"Welcome, {user}"),), ()
+            return _reject("Authentication failed: the code is wrong or was already used")
         return _challenge(key, user, STAGE_FACTOR, 0, FACTOR_PROMPT, now)
     opened = open_state(key, user, _octets(raw_state), now)
     if opened is None:

@@ -120,3 +120,13 @@ def test_port_is_published_on_lab_bind_only(radius_lab: Any) -> None:
     )  # fmt: skip
     ports = found[0].attrs["NetworkSettings"]["Ports"]["1812/udp"]
     assert {p["HostIp"] for p in ports} == {"127.0.0.1"}
+
+
+def test_password_comma_code_is_accepted_in_one_round(radius_lab: Any) -> None:
+    user = _user(radius_lab, "yoda")
+    code = _code(radius_lab, user)
+    run = radius_lab.run(
+        "radius", "test", "--json", "-u", user, "-p", f"{radius_lab.cfg.ldap.demo_password},{code}", check=False
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert [r["code"] for r in json.loads(run.stdout)["rounds"]] == ["Access-Accept"]

@@ -99,3 +99,11 @@ def test_instantiate_needs_the_key(mfa: ModuleType, monkeypatch: pytest.MonkeyPa
     assert mfa.instantiate() == 1
     monkeypatch.setenv("RADIUS_TOTP_KEY", KEY)
     assert mfa.instantiate() == 0
+
+
+def test_password_comma_code_in_one_request(mfa: ModuleType) -> None:
+    key = KEY.encode()
+    code = otp.current_code(KEY, USER, at=NOW)
+    attrs = {"User-Name": USER, "User-Password": "pw", "Tmp-String-0": code}
+    assert mfa.decide(key, attrs, NOW)[0] == mfa.RLM_MODULE_OK
+    assert mfa.decide(key, attrs, NOW)[0] == mfa.RLM_MODULE_REJECT  # once only
