@@ -85,3 +85,79 @@ def test_wrong_secret_gets_no_valid_reply(lab: Any, user: str) -> None:
     with _client(lab, secret="not-the-shared-secret", timeout=3) as client, pytest.raises(RadiusError) as err:
         client.send(client.build(user, lab.cfg.ldap.demo_password))
     assert "secret" in str(err.value)
+
+
+def _vpn_login(lab: Any, user: str, password: str, timeout: float = 90) -> str:
+    """Connect a real `openvpn` client (the openvpn image, on the lab network, its own tun) with
+    the lab's client profile; return its log up to "Initialization Sequence Completed" or
+    AUTH_FAILED."""
+    import tempfile
+    from pathlib import Path
+
+    import docker
+
+    engine = docker.from_env()
+    server = engine.containers.get(lab.container("openvpn"))
+    network = next(iter(server.attrs["NetworkSettings"]["Networks"]))
+    profile = lab.data.read("openvpn/client.ovpn")
+    assert profile, f"no data/openvpn/client.ovpn\n{lab.logs('openvpn')}"
+    lines = [("remote openvpn 1194" if line.startswith("remote ") else line) for line in profile.splitlines()]
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "client.ovpn").write_text("\n".join(lines) + "\n")
+        Path(tmp, "auth").write_text(f"{user}\n{password}\n")
+        Path(tmp, "auth").chmod(0o600)
+        client = engine.containers.run(
+            server.image.id,
+            entrypoint="openvpn",
+            command=["--config", "/c/client.ovpn", "--auth-user-pass", "/c/auth", "--auth-retry", "none"],
+            network=network,
+            cap_add=["NET_ADMIN"],
+            devices=["/dev/net/tun:/dev/net/tun"],
+            volumes={tmp: {"bind": "/c", "mode": "ro"}},
+            detach=True,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                log = client.logs().decode(errors="replace")
+                if "Initialization Sequence Completed" in log or "AUTH_FAILED" in log:
+                    return log
+                client.reload()
+                if client.status == "exited":
+                    return log
+                time.sleep(0.5)
+            return client.logs().decode(errors="replace")
+        finally:
+            client.remove(force=True)
+
+
+@pytest.fixture(scope="module")
+def vpn(lab: Any) -> None:
+    lab.require("openvpn")
+    if lab.target != "docker" or lab.remote:
+        pytest.skip("the VPN client check runs a client container next to a local Docker lab")
+
+
+def test_openvpn_serves_with_its_tun_device(lab: Any) -> None:
+    lab.require("openvpn")
+    host = lab.host("openvpn")
+    assert host.process.filter(comm="openvpn"), lab.logs("openvpn")
+    assert host.interface("tun0").exists, lab.logs("openvpn")
+
+
+def test_vpn_login_works_after_radius_accept(lab: Any, vpn: None) -> None:
+    user = f"obiwan.kenobi@{lab.cfg.ldap.mail_domain}"
+    if time.time() % 30 > 25:
+        time.sleep(30 - time.time() % 30 + 0.5)
+    code = otp.current_code(lab.cfg.radius.totp_key, user)
+    log = _vpn_login(lab, user, f"{lab.cfg.ldap.demo_password},{code}")
+    if "AUTH_FAILED" in log:  # this step's code may have been used already: the next one is fresh
+        time.sleep(30 - time.time() % 30 + 0.5)
+        log = _vpn_login(lab, user, f"{lab.cfg.ldap.demo_password},{otp.current_code(lab.cfg.radius.totp_key, user)}")
+    assert "Initialization Sequence Completed" in log, log + lab.logs("openvpn")
+
+
+def test_vpn_refuses_a_wrong_password(lab: Any, vpn: None) -> None:
+    user = f"obiwan.kenobi@{lab.cfg.ldap.mail_domain}"
+    log = _vpn_login(lab, user, "not-the-password,123456")
+    assert "AUTH_FAILED" in log and "Initialization Sequence Completed" not in log, log

@@ -1,5 +1,6 @@
-"""`lab up radius` on Docker: one shared lab; `lab radius test|otp` through the real FreeRADIUS
-stand-in, every bad input as one line with its exit code, `lab verify radius`, idempotence."""
+"""`lab up radius` on Docker (openldap, radius, openvpn), one shared lab: `lab radius test|otp`
+through the real FreeRADIUS stand-in, every bad input as one line with its exit code,
+`lab verify radius` (with a real OpenVPN login), idempotence, ports on LAB_BIND."""
 
 from __future__ import annotations
 
@@ -92,9 +93,10 @@ def test_unknown_user_and_wrong_password_are_rejected(radius_lab: Any, who: str)
     assert run.returncode == 1 and "Access-Reject" in run.stdout, run.stdout + run.stderr
 
 
-def test_verify_radius_passes(radius_lab: Any) -> None:
+def test_verify_radius_passes_with_a_real_vpn_login(radius_lab: Any) -> None:
     run = radius_lab.verify("radius")
     assert "checks passed" in run.stdout and "FAIL" not in run.stdout, run.stdout + run.stderr
+    assert "test_vpn_login_works_after_radius_accept" in run.stdout.replace("\n", "")
 
 
 def test_second_up_changes_nothing(radius_lab: Any) -> None:
@@ -120,6 +122,11 @@ def test_port_is_published_on_lab_bind_only(radius_lab: Any) -> None:
     )  # fmt: skip
     ports = found[0].attrs["NetworkSettings"]["Ports"]["1812/udp"]
     assert {p["HostIp"] for p in ports} == {"127.0.0.1"}
+    vpn = docker.from_env().containers.list(
+        filters={"label": [f"com.docker.compose.project={radius_lab.cfg.core.project}",
+                           "com.docker.compose.service=openvpn"]}
+    )  # fmt: skip
+    assert {p["HostIp"] for p in vpn[0].attrs["NetworkSettings"]["Ports"]["1194/udp"]} == {"127.0.0.1"}
 
 
 def test_password_comma_code_is_accepted_in_one_round(radius_lab: Any) -> None:

@@ -52,3 +52,18 @@ def test_bad_client_network_is_one_problem() -> None:
         config(RADIUS_CLIENTS="192.168.1.0/24,lan")
     assert len(err.value.problems) == 1
     assert "RADIUS_CLIENTS" in str(err.value) and "'lan'" in str(err.value)
+
+
+def test_openvpn_fragment_tun_port_and_lab_net_without_message_authenticator(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cfg = config(OPENVPN_PORT="11194")
+    comps = load_catalog().select(["radius"])
+    assert [c.service for c in comps] == ["openldap", "radius", "openvpn"]
+    services = yaml.safe_load(render_lab(cfg, comps, tmp_path).compose_file.read_text())["services"]
+    vpn = services["openvpn"]
+    assert vpn["ports"] == ["127.0.0.1:11194:1194/udp"]
+    assert vpn["cap_add"] == ["NET_ADMIN"] and vpn["devices"] == ["/dev/net/tun:/dev/net/tun"]
+    assert vpn["environment"]["RADIUS_SECRET"] == "${RADIUS_SECRET}"
+    # the OpenVPN RADIUS plugin sends no Message-Authenticator: spared on the lab network only then
+    assert services["radius"]["environment"]["RADIUS_LAB_NET_REQUIRE_MA"] == "no"
+    alone = yaml.safe_load(render_lab(cfg, comps[:2], tmp_path / "alone").compose_file.read_text())["services"]
+    assert alone["radius"]["environment"]["RADIUS_LAB_NET_REQUIRE_MA"] == "yes"
