@@ -29,7 +29,7 @@ def test_lab_init_generates_an_okta_sized_secret() -> None:
 
 def test_radius_stack_brings_the_directory() -> None:
     names = [c.service for c in load_catalog().select(["radius"])]
-    assert names[0] == "openldap" and "radius" in names
+    assert names == ["openldap", "radius", "openvpn", "okta-radius-agent"]
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_bad_client_network_is_one_problem() -> None:
 
 def test_openvpn_fragment_tun_port_and_lab_net_without_message_authenticator(tmp_path) -> None:  # type: ignore[no-untyped-def]
     cfg = config(OPENVPN_PORT="11194")
-    comps = load_catalog().select(["radius"])
+    comps = [c for c in load_catalog().select(["radius"]) if not c.optional]  # the agent needs its .deb
     assert [c.service for c in comps] == ["openldap", "radius", "openvpn"]
     services = yaml.safe_load(render_lab(cfg, comps, tmp_path).compose_file.read_text())["services"]
     vpn = services["openvpn"]
@@ -67,3 +67,14 @@ def test_openvpn_fragment_tun_port_and_lab_net_without_message_authenticator(tmp
     assert services["radius"]["environment"]["RADIUS_LAB_NET_REQUIRE_MA"] == "no"
     alone = yaml.safe_load(render_lab(cfg, comps[:2], tmp_path / "alone").compose_file.read_text())["services"]
     assert alone["radius"]["environment"]["RADIUS_LAB_NET_REQUIRE_MA"] == "yes"
+
+
+def test_okta_radius_agent_is_optional_and_publishes_its_own_port(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    comp = load_catalog().get("okta-radius-agent")
+    assert comp.optional and comp.artifact and comp.artifact.glob == "OktaRadiusAgentSetup-*.deb"
+    assert comp.configure == ("/usr/local/lib/okta-lab/configure.sh",)
+    cfg = config(OKTA_RADIUS_AGENT_PORT="21812", RADIUS_TIMEOUT="120")
+    svc = yaml.safe_load(render_lab(cfg, [comp], tmp_path).compose_file.read_text())["services"]["okta-radius-agent"]
+    assert svc["ports"] == ["127.0.0.1:21812:1812/udp"]
+    assert svc["environment"]["RADIUS_MFA_TIMEOUT"] == "120"
+    assert "../data/okta-radius-agent/config:/opt/okta/ragent/user/config/radius" in svc["volumes"]
