@@ -22,6 +22,7 @@ from lab.settings.base import Section
 from lab.settings.core import CoreSettings
 from lab.settings.jdbc import JdbcSettings
 from lab.settings.ldap import LdapSettings
+from lab.settings.radius import RadiusSettings
 from lab.settings.scim import ScimSettings
 from lab.settings.viewer import ViewerSettings
 
@@ -38,6 +39,7 @@ class LabConfig:
     scim: ScimSettings
     viewer: ViewerSettings
     aws: AwsSettings
+    radius: RadiusSettings
     env_file: Path
     raw: Mapping[str, str]
 
@@ -91,6 +93,7 @@ SECTION_TYPES: dict[str, type[Section]] = {
     "scim": ScimSettings,
     "viewer": ViewerSettings,
     "aws": AwsSettings,
+    "radius": RadiusSettings,
 }
 
 
