@@ -157,10 +157,12 @@ def _problems(section: type[Section], data: Mapping[str, str], exc: ValidationEr
         info = section.model_fields.get(field)
         given = data.get(key)
         shown = "(empty)" if not given else (REDACTED if key in section.secret_keys() else repr(given))
-        if key in section.secret_keys() and not given:
+        if key in section.secret_keys() and given is None:
+            out.append(Problem(f"{key} is missing", "run `lab init --add-missing` to generate it (keeps every other value)"))
+        elif key in section.secret_keys() and not given:
             out.append(Problem(f"{key} is empty", "run `lab init --force` to generate it, or set it"))
         elif err["type"] == "missing":
-            hint = "run `lab init` to generate it" if key in section.secret_keys() else f"set {key} in .env"
+            hint = "run `lab init --add-missing` to generate it" if key in section.secret_keys() else f"set {key} in .env"
             out.append(Problem(f"{key} is missing", hint))
         elif "; " in message:
             what, hint = message.split("; ", 1)
