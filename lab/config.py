@@ -20,6 +20,7 @@ from lab.errors import ConfigError, Problem
 from lab.settings.aws import AwsSettings
 from lab.settings.base import Section
 from lab.settings.core import CoreSettings
+from lab.settings.headerapp import HeaderappSettings
 from lab.settings.jdbc import JdbcSettings
 from lab.settings.ldap import LdapSettings
 from lab.settings.scim import ScimSettings
@@ -38,6 +39,7 @@ class LabConfig:
     scim: ScimSettings
     viewer: ViewerSettings
     aws: AwsSettings
+    headerapp: HeaderappSettings
     env_file: Path
     raw: Mapping[str, str]
 
@@ -91,6 +93,7 @@ SECTION_TYPES: dict[str, type[Section]] = {
     "scim": ScimSettings,
     "viewer": ViewerSettings,
     "aws": AwsSettings,
+    "headerapp": HeaderappSettings,
 }
 
 

@@ -1,0 +1,44 @@
+"""The lab directory's people as OAG identity headers, and nginx quoting for the rendered maps."""
+
+from __future__ import annotations
+
+from lab.company import Company, Person
+from lab.errors import Problem, RenderError, UsageError
+
+
+def attribute(person: Person, attr: str, mail_domain: str) -> str:
+    """The value OAG would send for directory attribute `attr` (see settings.headerapp.ATTRIBUTES).
+
+    `login` is the Okta username / LDAP uid (`luke.skywalker@galaxy.local`); `uid` its local part;
+    `groups` the person's groups, comma-separated.
+    """
+    if attr == "login":
+        return person.login(mail_domain)
+    if attr == "groups":
+        return ",".join(person.groups)
+    return str(getattr(person, attr) or "")
+
+
+def nginx_str(value: str) -> str:
+    """`value` as a double-quoted nginx string; `\\` and `"` escaped.
+
+    nginx has no escape for `$` (it starts a variable) nor for control characters: RenderError.
+    """
+    if "$" in value or any(ord(c) < 32 for c in value):
+        raise RenderError(
+            Problem(
+                f"cannot put {value!r} in the oag-sim configuration ('$' or a control character)",
+                "change that value in the company file (LAB_COMPANY)",
+            )  # fmt: skip
+        )
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def find_person(company: Company, user: str, mail_domain: str) -> Person:
+    """The person whose uid (`luke.skywalker`) or login (`luke.skywalker@galaxy.local`) is `user`;
+    UsageError naming a few valid ones otherwise."""
+    uid = user.removesuffix(f"@{mail_domain}")
+    if company.has_person(uid):
+        return company.person(uid)
+    some = ", ".join(p.uid for p in company.people[:5])
+    raise UsageError(Problem(f"no user {user!r} in the lab directory", f"use a uid such as {some}"))
