@@ -6,11 +6,14 @@ import typer
 
 from lab.cli.common import console, lab_context, note, print_json
 from lab.config import LabConfig
+from lab.context import LabContext
 from lab.errors import ConfigError, Problem, UsageError, VerifyError
 
 app = typer.Typer(help="The header-app lab: Okta Access Gateway header apps.", no_args_is_help=True)
 
 CUSTOM = "oag-sim/custom.conf"
+#: as root: the container's user, or sudo on a native host whose SSH user is not root
+RELOAD = 'if [ "$(id -u)" = 0 ]; then exec /usr/local/bin/lab-reload; else exec sudo -n /usr/local/bin/lab-reload; fi'
 
 
 def register(root: typer.Typer) -> None:
@@ -41,8 +44,7 @@ def test(
     cfg = LabConfig.from_env(lab.env_path)
     h = cfg.headerapp
     person = find_person(load_company(cfg.core.company), user or h.default_user, cfg.ldap.mail_domain)
-    host = "127.0.0.1" if cfg.core.publishes_everywhere else cfg.core.url_host
-    base = (url or f"http://{host}:{h.port}").rstrip("/")
+    base = (url or f"http://{_gateway_host(lab, cfg)}:{h.port}").rstrip("/")
     try:
         received = fetch(f"{base}/headers.json", person.uid)
     except OSError as exc:
@@ -68,6 +70,22 @@ def test(
         console.print(f"ok: {verdict}", markup=False, soft_wrap=True)
 
 
+def _gateway_host(lab: LabContext, cfg: LabConfig) -> str:
+    """Where oag-sim answers: its inventory host on a native lab, LAB_BIND otherwise (on a
+    `lab up --host` lab, the tunnel it printed)."""
+    import json
+
+    from lab.state import LabState, NativeHosts
+
+    state = LabState.load(lab)
+    targets = lab.lab_dir / "host" / "targets.json"
+    if state is not None and isinstance(state.target, NativeHosts) and targets.exists():
+        found = json.loads(targets.read_text()).get("services", {}).get("oag-sim")
+        if found:
+            return str(found["address"])
+    return "127.0.0.1" if cfg.core.publishes_everywhere else cfg.core.url_host
+
+
 @app.command()
 def reload(ctx: typer.Context) -> None:
     """Check data/oag-sim/custom.conf with `nginx -t`, then reload oag-sim gracefully.
@@ -85,7 +103,7 @@ def reload(ctx: typer.Context) -> None:
         if target.container("oag-sim") is None:
             raise UsageError(Problem("oag-sim is not running", "run `lab up headerapp` first"))
         where = target.file_where(CUSTOM)
-        rc, out = target.exec("oag-sim", ["/usr/local/bin/lab-reload"])
+        rc, out = target.exec("oag-sim", ["sh", "-c", RELOAD])
     finally:
         target.close()
     text = out.decode("utf-8", "replace").strip()
