@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lab.company import Company, Person
-from lab.errors import Problem, RenderError, UsageError
+from lab.errors import ConfigError, Problem, RenderError, UsageError
 
 
 def attribute(person: Person, attr: str, mail_domain: str) -> str:
@@ -42,3 +42,13 @@ def find_person(company: Company, user: str, mail_domain: str) -> Person:
         return company.person(uid)
     some = ", ".join(p.uid for p in company.people[:5])
     raise UsageError(Problem(f"no user {user!r} in the lab directory", f"use a uid such as {some}"))
+
+
+def known_uid(uid: str, company: Company) -> str:
+    """`uid` if the lab directory has that person (HEADERAPP_DEFAULT_USER), else ConfigError."""
+    if company.has_person(uid):
+        return uid
+    some = ", ".join(p.uid for p in company.people[:5])
+    raise ConfigError(
+        Problem(f"HEADERAPP_DEFAULT_USER={uid!r} is not in the lab directory", f"use a uid such as {some}")
+    )

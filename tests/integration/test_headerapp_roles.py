@@ -1,20 +1,19 @@
 """The native header lab roles (`header_app`, `oag_sim`) on a bare systemd test host: converge twice
 with no changes the second time, then the same tests/infra/test_headerapp.py checks as on Docker,
-and `lab-reload` refusing a broken snippet while nginx keeps serving."""
+and `lab headerapp test|reload` there: a broken snippet refused while nginx keeps serving."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from lab.config import LabConfig
 from lab.context import LabContext
 from lab.host.ansible import converge_twice
 from lab.host.playbooks import PLAYBOOKS
 from lab.targets.host import plan, render
 from lab.verify import run_checks
+from tests.conftest import lab_cli
 from tests.hosts.testhost import (
     TestHost,
     build_image,
@@ -65,15 +64,17 @@ def test_native_lab_passes_the_headerapp_checks(native):  # type: ignore[no-unty
     assert len(report.results) >= 10
 
 
-def test_a_broken_snippet_is_refused_natively_and_nginx_keeps_serving(native):  # type: ignore[no-untyped-def]
+def test_lab_headerapp_test_and_reload_work_natively(native):  # type: ignore[no-untyped-def]
     ctx, host = native
+    out = lab_cli(ctx.root, "headerapp", "test", "--user", "leia.organa").stdout
+    assert out.strip().splitlines()[-1].startswith("ok: Authorization"), out
     custom = "/etc/nginx/okta-lab-custom/custom.conf"
     host.exec("cp", custom, "/tmp/custom.good")
     host.exec("sh", "-c", f"printf 'allow 127.0.0.1;\\nbogus_directive on;\\n' > {custom}")
-    r = host.exec("/usr/local/bin/lab-reload")
-    assert r.returncode == 1 and 'unknown directive "bogus_directive"' in r.stderr, r.stderr
+    proc = lab_cli(ctx.root, "headerapp", "reload", check=False)
+    assert proc.returncode == 2 and "custom.conf line 2: unknown directive" in proc.stderr, proc.stderr
     assert host.exec("cmp", "-s", "/etc/nginx/okta-lab-custom/active.conf", custom).returncode == 1
     assert host.exec("systemctl", "is-active", "nginx").stdout.strip() == "active"
-    port = LabConfig.from_env(ctx.env_path).headerapp.port
-    assert httpx.get(f"http://127.0.0.1:{port}/headers.json", timeout=10).status_code == 200  # old code serves
+    assert lab_cli(ctx.root, "headerapp", "test").returncode == 0  # the last good code still serves
     host.exec("cp", "/tmp/custom.good", custom)
+    assert lab_cli(ctx.root, "headerapp", "reload").returncode == 0

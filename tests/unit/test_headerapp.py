@@ -190,3 +190,8 @@ def test_test_command_says_in_one_line_when_the_stack_is_not_up(tmp_path: Path) 
     assert "run `lab up headerapp`" in proc.stderr
     proc = lab_cli(tmp_path, "headerapp", "test", "--user", "nobody", check=False)
     assert proc.returncode == 2 and "no user 'nobody'" in proc.stderr
+
+
+def test_a_default_user_outside_the_directory_is_refused_at_render(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="HEADERAPP_DEFAULT_USER='jar.jar'"):
+        _render(tmp_path, HEADERAPP_DEFAULT_USER="jar.jar")
