@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from lab.company import Company, Person
 from lab.errors import ConfigError, Problem, RenderError, UsageError
 
@@ -51,4 +53,20 @@ def known_uid(uid: str, company: Company) -> str:
     some = ", ".join(p.uid for p in company.people[:5])
     raise ConfigError(
         Problem(f"HEADERAPP_DEFAULT_USER={uid!r} is not in the lab directory", f"use a uid such as {some}")
+    )
+
+
+def login_page(company: Company, default_user: str) -> str:
+    """oag-sim's /lab-login form (one line of HTML, every name escaped): pick a lab user by uid."""
+    options = "".join(
+        f"<option value='{html.escape(p.uid, quote=True)}'{' selected' if p.uid == default_user else ''}>"
+        f"{html.escape(p.cn)} ({html.escape(p.uid)})</option>"
+        for p in company.people
+    )
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>oag-sim: sign in</title></head>"
+        "<body style='font-family:sans-serif;margin:2em'><h1>oag-sim: sign in as a lab user</h1>"
+        "<p>Okta would sign you in here; the lab lets you pick who you are.</p>"
+        f"<form method='get' action='/lab-login'><select name='user'>{options}</select> "
+        "<button type='submit'>Sign in</button></form></body></html>"
     )

@@ -68,6 +68,17 @@ def test_unknown_lab_users_are_refused(public: str) -> None:
     assert r.status_code == 403 and "lab directory" in r.text
 
 
+def test_the_sign_in_form_picks_the_user_by_cookie(lab: Any, public: str) -> None:
+    form = httpx.get(f"{public}/lab-login", timeout=10)
+    assert form.status_code == 200 and "<option value='leia.organa'" in form.text
+    r = httpx.get(f"{public}/lab-login", params={"user": "leia.organa"}, timeout=10)
+    assert r.status_code == 302 and r.headers["location"] == "/"
+    assert r.cookies.get("lab_user") == "leia.organa"
+    doc = httpx.get(f"{public}/headers.json", cookies={"lab_user": "leia.organa"}, timeout=10).json()
+    assert _value(doc, "oag_username") == f"leia.organa@{lab.cfg.ldap.mail_domain}"
+    assert httpx.get(f"{public}/lab-login", params={"user": "nobody.here"}, timeout=10).status_code == 403
+
+
 def test_internal_app_refuses_anything_but_loopback(lab: Any) -> None:
     try:
         r = httpx.get(f"http://{lab.addr}:{lab.port('HEADERAPP_INTERNAL_PORT')}/", timeout=10)

@@ -19,7 +19,7 @@ from lab.envfile import write_env
 from lab.errors import ConfigError, RenderError, UsageError
 from lab.headerapp.app import AppSettings, handle, make_server
 from lab.headerapp.check import Received, expected_authorization, judge, parse_nginx_test
-from lab.headerapp.directory import attribute, find_person, nginx_str
+from lab.headerapp.directory import attribute, find_person, login_page, nginx_str
 from lab.render import render_lab
 from tests.conftest import free_port, lab_cli
 
@@ -172,6 +172,8 @@ def test_oag_sim_maps_every_directory_user_and_publishes_on_lab_bind(tmp_path: P
     services = yaml.safe_load((out / "compose.yml").read_text())["services"]
     assert services["oag-sim"]["ports"] == ["127.0.0.1:18081:8080", "127.0.0.1:18082:8090"]
     assert "ports" not in services["header-app"]  # reached through the gateway only
+    # a changed gateway input recreates oag-sim, so nginx reads the re-rendered configuration
+    assert services["oag-sim"]["environment"]["LAB_GATEWAY_INPUTS"].startswith("luke.skywalker|oag_username=login")
     assert services["header-app"]["environment"]["HEADERAPP_HIGHLIGHT"] == ",".join(cfg.headerapp.highlight)
 
 
@@ -195,3 +197,12 @@ def test_test_command_says_in_one_line_when_the_stack_is_not_up(tmp_path: Path) 
 def test_a_default_user_outside_the_directory_is_refused_at_render(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="HEADERAPP_DEFAULT_USER='jar.jar'"):
         _render(tmp_path, HEADERAPP_DEFAULT_USER="jar.jar")
+
+
+def test_the_sign_in_form_lists_every_user_escaped_on_one_line() -> None:
+    company = load_company("galaxy")
+    page = login_page(company, "leia.organa")
+    assert "\n" not in page and "$" not in page
+    assert "<option value='leia.organa' selected>Leia Organa (leia.organa)</option>" in page
+    assert page.count("<option ") == len(company.people)
+    nginx_str(page)  # fits in the rendered configuration
