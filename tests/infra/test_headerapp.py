@@ -95,9 +95,9 @@ def test_the_page_highlights_identity_headers(lab: Any, public: str) -> None:
     assert "decoded: <code>luke.skywalker@" in r.text
 
 
-def test_nginx_runs_with_the_set_misc_module(lab: Any) -> None:
+def test_nginx_runs_with_the_set_misc_and_lua_modules(lab: Any) -> None:
     host = lab.host("oag-sim")
-    for package in ("nginx", "libnginx-mod-http-ndk", "libnginx-mod-http-set-misc"):
+    for package in ("nginx", "libnginx-mod-http-ndk", "libnginx-mod-http-set-misc", "libnginx-mod-http-lua"):
         assert host.package(package).is_installed, package
     assert host.run("nginx -t").rc == 0, host.run("nginx -t").stderr
 

@@ -20,6 +20,28 @@ set $val "${http_FirstName}${http_LastName}";
 set_encode_base64 $authzHeader $val;
 proxy_set_header AUTHORIZATION $authzHeader;
 """
+# The article's Lua alternative for one field (Debian's libnginx-mod-http-lua).
+LUA_SNIPPET = """allow 127.0.0.1;
+deny all;
+set_by_lua_block $authzHeader  {
+ local val =  ngx.req.get_headers()['oag_username']
+ return ngx.encode_base64(val)
+}
+
+proxy_set_header AUTHORIZATION $authzHeader;
+"""
+# ... and its two-field version, typo included (`laststname`): nginx -t passes, requests fail.
+LUA_TYPO_SNIPPET = """allow 127.0.0.1;
+deny all;
+set_by_lua_block $authzHeader  {
+ local firstname =  ngx.req.get_headers()['FirstName']
+ local laststname =  ngx.req.get_headers()['LastName']
+ local val =  firstname..lastname
+ return ngx.encode_base64(val)
+}
+
+proxy_set_header AUTHORIZATION $authzHeader;
+"""
 BROKEN_SNIPPET = """allow 127.0.0.1;
 deny all;
 set_encode_base64 $authzHeader $http_oag_username
@@ -73,6 +95,19 @@ def test_second_snippet_joins_first_and_last_name(hlab) -> None:  # type: ignore
     assert "(decoded: HanSolo)" in out
     wrong = hlab.run("headerapp", "test", "--user", "han.solo", check=False)  # expects the username
     assert wrong.returncode == 1 and "decodes to 'HanSolo', expected 'han.solo@" in wrong.stderr
+
+
+def test_lua_snippet_encodes_the_username(hlab) -> None:  # type: ignore[no-untyped-def]
+    write_snippet(hlab, LUA_SNIPPET)
+    assert "reloaded" in hlab.run("headerapp", "reload").stdout
+    out = hlab.run("headerapp", "test", "--user", "c-3po").stdout
+    assert f"(decoded: c-3po@{hlab.cfg.ldap.mail_domain})" in out
+    write_snippet(hlab, LUA_TYPO_SNIPPET)
+    assert "reloaded" in hlab.run("headerapp", "reload").stdout
+    typo = hlab.run("headerapp", "test", "--expect", "names", check=False)
+    assert typo.returncode == 1 and "oag-sim answered 500" in typo.stderr, typo.stdout + typo.stderr
+    write_snippet(hlab, NAMES_SNIPPET)
+    hlab.run("headerapp", "reload")
 
 
 def test_broken_snippet_is_refused_with_nginx_line_and_old_code_serves(hlab) -> None:  # type: ignore[no-untyped-def]
