@@ -20,6 +20,7 @@ from lab.errors import ConfigError, Problem
 from lab.settings.aws import AwsSettings
 from lab.settings.base import Section
 from lab.settings.core import CoreSettings
+from lab.settings.headerapp import HeaderappSettings
 from lab.settings.jdbc import JdbcSettings
 from lab.settings.ldap import LdapSettings
 from lab.settings.radius import RadiusSettings
@@ -40,6 +41,7 @@ class LabConfig:
     viewer: ViewerSettings
     aws: AwsSettings
     radius: RadiusSettings
+    headerapp: HeaderappSettings
     env_file: Path
     raw: Mapping[str, str]
 
@@ -94,6 +96,7 @@ SECTION_TYPES: dict[str, type[Section]] = {
     "viewer": ViewerSettings,
     "aws": AwsSettings,
     "radius": RadiusSettings,
+    "headerapp": HeaderappSettings,
 }
 
 

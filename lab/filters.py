@@ -18,3 +18,9 @@ def register(env: jinja2.Environment) -> None:
     from lab.ldap.ldif import FILTERS as LDIF_FILTERS  # ldif, dn_value, postal, ssha, user_dn, …
 
     env.filters.update(LDIF_FILTERS)
+    from lab.headerapp.directory import attribute, known_uid, login_page, nginx_str
+
+    env.filters["nginx_str"] = nginx_str
+    env.filters["oag_attribute"] = attribute
+    env.filters["known_uid"] = known_uid
+    env.filters["oag_login_page"] = login_page

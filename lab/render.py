@@ -53,7 +53,12 @@ class RenderResult:
 def template_env(extra_paths: Iterable[Path] = ()) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(
-            [*map(str, extra_paths), str(RESOURCES / "templates"), str(RESOURCES / "compose")]
+            [
+                *map(str, extra_paths),
+                str(RESOURCES / "templates"),
+                str(RESOURCES / "compose"),
+                str(RESOURCES / "lab" / "data"),  # packaged defaults a template includes as they are
+            ]
         ),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "jdbc": ("jdbc", "The JDBC lab: Okta connector guide, SQL re-apply."),
     "scim": ("scim", "The toolkit's SCIM 2.0 server (jdbc stack)."),
     "viewer": ("viewer", "The session-recording viewer."),
+    "headerapp": ("headerapp", "The header-app lab: Okta Access Gateway header apps."),
     "host": ("host", "Bare hosts: converge with Ansible, verify over SSH, prepare a Docker host."),
     "aws": ("aws", "Lab hosts on AWS EC2: create, start/stop, schedule, DNS, Lambdas."),
     "radius": ("radius", "The RADIUS lab: test a login through the MFA challenge, show TOTP codes."),
