@@ -161,11 +161,13 @@ def _problems(section: type[Section], data: Mapping[str, str], exc: ValidationEr
         given = data.get(key)
         shown = "(empty)" if not given else (REDACTED if key in section.secret_keys() else repr(given))
         if key in section.secret_keys() and given is None:
-            out.append(Problem(f"{key} is missing", "run `lab init --add-missing` to generate it (keeps every other value)"))
+            hint = "run `lab init --add-missing` to generate it (keeps every other value)"
+            out.append(Problem(f"{key} is missing", hint))
         elif key in section.secret_keys() and not given:
             out.append(Problem(f"{key} is empty", "run `lab init --force` to generate it, or set it"))
         elif err["type"] == "missing":
-            hint = "run `lab init --add-missing` to generate it" if key in section.secret_keys() else f"set {key} in .env"
+            secret_key = key in section.secret_keys()
+            hint = "run `lab init --add-missing` to generate it" if secret_key else f"set {key} in .env"
             out.append(Problem(f"{key} is missing", hint))
         elif "; " in message:
             what, hint = message.split("; ", 1)
