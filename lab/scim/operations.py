@@ -11,6 +11,8 @@ Public API (stable; `lab jdbc guide` imports it):
 - `OperationMap[name] -> Operation` with `.kind`, `.statement`, `.params`, `.procedure`, `.sql`
 - `parse_operations(data, base=None) -> OperationMap` (used for the `X-OKTA-ONPREM-DATA` header)
 - `to_pyformat(statement) -> str` (JDBC `?` to the DB-API `%s` style PyMySQL uses)
+- `OperationMap.lookup -> Lookup | None`: the server's `find_users` SELECT (not a connector
+  operation, not printed by the guide), which SCIM filters narrow in SQL (lab.scim.sqlfilter)
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ OPERATION_NAMES: tuple[str, ...] = (
     "add_entitlement",
     "remove_entitlement",
 )
+
+#: Lookups the server adds to the connector's operations (they have no console equivalent).
+LOOKUP_NAMES: tuple[str, ...] = ("find_users",)
 
 #: The 25 columns of the lab's USERS table, in table order.
 USER_COLUMNS: tuple[str, ...] = (
@@ -132,11 +137,27 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """`find_users`: a SELECT of user rows (every user, active or not) that SCIM filters narrow.
+
+    Not a connector operation: the server wraps it as `SELECT * FROM (<sql>) L WHERE ...` for
+    the filters the database can answer (lab.scim.sqlfilter). No placeholders; `id_column` orders
+    the pages.
+    """
+
+    name: str
+    label: str
+    sql: str
+    id_column: str = "USER_ID"
+
+
+@dataclass(frozen=True)
 class OperationMap:
-    """All ten operations, by name, iterated in console order."""
+    """All ten operations, by name, iterated in console order, plus the optional lookup."""
 
     operations: Mapping[str, Operation]
     source: str = "default"
+    lookup: Lookup | None = None
 
     def __getitem__(self, name: str) -> Operation:
         return self.operations[name]
@@ -150,7 +171,7 @@ class OperationMap:
     def with_kind(self, kind: Kind) -> OperationMap:
         """Every operation switched to `kind`."""
         ops = {name: replace(op, kind=kind) for name, op in self.operations.items()}
-        return OperationMap(ops, self.source)
+        return OperationMap(ops, self.source, self.lookup)
 
     def to_dict(self) -> dict[str, Any]:
         return {"operations": {op.name: op.to_dict() for op in self}}
@@ -247,7 +268,14 @@ def _parse(data: Mapping[str, Any], base: OperationMap | None, source: str, kind
     if not isinstance(entries, Mapping):
         raise ConfigError(Problem(f"{source}: `operations` is not a mapping", "see docs/scim.md"))
     ops: dict[str, Operation] = dict(base.operations) if base else {}
+    lookup = base.lookup if base else None
+    if "get_users" in entries and "find_users" not in entries:
+        lookup = None  # the inherited lookup may not read what the new "get users" reads
     for name, entry in entries.items():
+        if name in LOOKUP_NAMES:
+            lookup, errs = _parse_lookup(str(name), entry, lookup, source)
+            problems.extend(errs)
+            continue
         if name not in OPERATION_NAMES:
             problems.append(Problem(f"{source}: unknown operation {name!r}", f"use {', '.join(OPERATION_NAMES)}"))
             continue
@@ -263,7 +291,31 @@ def _parse(data: Mapping[str, Any], base: OperationMap | None, source: str, kind
         problems.append(Problem(f"{source}: operations missing: {', '.join(missing)}"))
     if problems:
         raise ConfigError(*problems)
-    return OperationMap(ops, source)
+    return OperationMap(ops, source, lookup)
+
+
+def _parse_lookup(name: str, entry: Any, base: Lookup | None, source: str) -> tuple[Lookup | None, list[Problem]]:
+    """`find_users: {sql: SELECT ..., id_column: USER_ID}`; `find_users: {enabled: false}` turns it off."""
+    where = f"{source}: {name}"
+    if not isinstance(entry, Mapping):
+        return base, [Problem(f"{where} is not a mapping")]
+    if entry.get("enabled", True) is False:
+        return None, []
+    text = " ".join(str(entry.get("sql", base.sql if base else "") or "").split()).rstrip(";")
+    id_column = str(entry.get("id_column", base.id_column if base else "USER_ID")).strip().upper()
+    problems: list[Problem] = []
+    if not text.upper().startswith("SELECT "):
+        problems.append(Problem(f"{where}: the lookup must be one SELECT statement", "see docs/scim.md"))
+    if count_placeholders(text):
+        problems.append(Problem(f"{where}: the lookup takes no `?` parameters", "the server adds the conditions"))
+    if ";" in _unquoted(text):
+        problems.append(Problem(f"{where}: only one statement is allowed", "remove the `;`"))
+    if id_column not in USER_COLUMNS:
+        problems.append(Problem(f"{where}: id_column {id_column!r} is not a USERS column", "use USER_ID"))
+    if problems:
+        return base, problems
+    label = str(entry.get("label", base.label if base else "Find Users"))
+    return Lookup(name, label, text, id_column), []
 
 
 def _parse_one(

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from lab.scim.errors import bad_request, not_found
 from lab.scim.filters import Node, equality_on, matches
+from lab.scim.lookup import find_rows
 from lab.scim.mapping import (
     canonical_user,
     check_immutable,
@@ -69,6 +70,11 @@ class UserService:
 
     def search(self, node: Node | None, start: int, count: int) -> Page:
         """RFC 7644 §3.4.2: filter, then page (1-based `start`) through the matches."""
+        found = find_rows(self.db, node, start, count, self.location)  # in SQL where it can (lab.scim.lookup)
+        if found is not None:
+            total, rows = found
+            by_user = self._entitlements_of([str(r["USER_ID"]) for r in rows])
+            return Page(total, start, [row_to_user(r, by_user[str(r["USER_ID"])], self.location) for r in rows])
         user_id = equality_on(node, "id") if node is not None else None
         if user_id is not None:
             row = self.row(user_id)
