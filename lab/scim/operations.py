@@ -11,14 +11,15 @@ Public API (stable; `lab jdbc guide` imports it):
 - `OperationMap[name] -> Operation` with `.kind`, `.statement`, `.params`, `.procedure`, `.sql`
 - `parse_operations(data, base=None) -> OperationMap` (used for the `X-OKTA-ONPREM-DATA` header)
 - `to_pyformat(statement) -> str` (JDBC `?` to the DB-API `%s` style PyMySQL uses)
-- `OperationMap.lookup -> Lookup | None`: the server's `find_users` SELECT (not a connector
-  operation, not printed by the guide), which SCIM filters narrow in SQL (lab.scim.sqlfilter)
+- `OperationMap.lookup` / `.entitlement_lookup -> Lookup | None`: the server's `find_users` and
+  `find_user_entitlements` SELECTs (not connector operations, not printed by the guide): SCIM
+  filters narrow the first in SQL (lab.scim.sqlfilter); a page's entitlements come from the second
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -45,7 +46,9 @@ OPERATION_NAMES: tuple[str, ...] = (
 )
 
 #: Lookups the server adds to the connector's operations (they have no console equivalent).
-LOOKUP_NAMES: tuple[str, ...] = ("find_users",)
+LOOKUP_NAMES: tuple[str, ...] = ("find_users", "find_user_entitlements")
+#: The connector operation each lookup stands in for: overriding it alone turns the lookup off.
+LOOKUP_OF = {"find_users": "get_users", "find_user_entitlements": "get_user_entitlements"}
 
 #: The 25 columns of the lab's USERS table, in table order.
 USER_COLUMNS: tuple[str, ...] = (
@@ -157,7 +160,17 @@ class OperationMap:
 
     operations: Mapping[str, Operation]
     source: str = "default"
-    lookup: Lookup | None = None
+    lookups: Mapping[str, Lookup] = field(default_factory=dict)
+
+    @property
+    def lookup(self) -> Lookup | None:
+        """`find_users`, if configured."""
+        return self.lookups.get("find_users")
+
+    @property
+    def entitlement_lookup(self) -> Lookup | None:
+        """`find_user_entitlements`, if configured."""
+        return self.lookups.get("find_user_entitlements")
 
     def __getitem__(self, name: str) -> Operation:
         return self.operations[name]
@@ -171,7 +184,7 @@ class OperationMap:
     def with_kind(self, kind: Kind) -> OperationMap:
         """Every operation switched to `kind`."""
         ops = {name: replace(op, kind=kind) for name, op in self.operations.items()}
-        return OperationMap(ops, self.source, self.lookup)
+        return OperationMap(ops, self.source, self.lookups)
 
     def to_dict(self) -> dict[str, Any]:
         return {"operations": {op.name: op.to_dict() for op in self}}
@@ -268,13 +281,18 @@ def _parse(data: Mapping[str, Any], base: OperationMap | None, source: str, kind
     if not isinstance(entries, Mapping):
         raise ConfigError(Problem(f"{source}: `operations` is not a mapping", "see docs/scim.md"))
     ops: dict[str, Operation] = dict(base.operations) if base else {}
-    lookup = base.lookup if base else None
-    if "get_users" in entries and "find_users" not in entries:
-        lookup = None  # the inherited lookup may not read what the new "get users" reads
+    lookups: dict[str, Lookup] = dict(base.lookups) if base else {}
+    for name, operation in LOOKUP_OF.items():
+        if operation in entries and name not in entries:
+            lookups.pop(name, None)  # the inherited lookup may not read what the new operation reads
     for name, entry in entries.items():
         if name in LOOKUP_NAMES:
-            lookup, errs = _parse_lookup(str(name), entry, lookup, source)
+            found, errs = _parse_lookup(str(name), entry, lookups.get(name), source)
             problems.extend(errs)
+            if found is None:
+                lookups.pop(name, None)
+            else:
+                lookups[name] = found
             continue
         if name not in OPERATION_NAMES:
             problems.append(Problem(f"{source}: unknown operation {name!r}", f"use {', '.join(OPERATION_NAMES)}"))
@@ -291,7 +309,7 @@ def _parse(data: Mapping[str, Any], base: OperationMap | None, source: str, kind
         problems.append(Problem(f"{source}: operations missing: {', '.join(missing)}"))
     if problems:
         raise ConfigError(*problems)
-    return OperationMap(ops, source, lookup)
+    return OperationMap(ops, source, lookups)
 
 
 def _parse_lookup(name: str, entry: Any, base: Lookup | None, source: str) -> tuple[Lookup | None, list[Problem]]:
@@ -314,7 +332,7 @@ def _parse_lookup(name: str, entry: Any, base: Lookup | None, source: str) -> tu
         problems.append(Problem(f"{where}: id_column {id_column!r} is not a USERS column", "use USER_ID"))
     if problems:
         return base, problems
-    label = str(entry.get("label", base.label if base else "Find Users"))
+    label = str(entry.get("label", base.label if base else name.replace("_", " ").title()))
     return Lookup(name, label, text, id_column), []
 
 

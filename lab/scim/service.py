@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from lab.scim.errors import bad_request, not_found
 from lab.scim.filters import Node, equality_on, matches
-from lab.scim.lookup import find_rows
+from lab.scim.lookup import entitlements_of, find_rows
 from lab.scim.mapping import (
     canonical_user,
     check_immutable,
@@ -97,6 +97,9 @@ class UserService:
 
     def _entitlements_of(self, user_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """Entitlement rows per user, fetched in batches of one round trip each."""
+        found = entitlements_of(self.db, user_ids)  # one statement, when configured (lab.scim.lookup)
+        if found is not None:
+            return found
         out: dict[str, list[dict[str, Any]]] = {}
         for i in range(0, len(user_ids), _BATCH):
             chunk = user_ids[i : i + _BATCH]

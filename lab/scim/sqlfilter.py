@@ -122,6 +122,13 @@ def count_statement(lookup_sql: str, sf: SqlFilter) -> tuple[str, list[Any]]:
     return f"SELECT COUNT(*) AS N FROM ({lookup_sql}) {ALIAS} WHERE {sf.where}", list(sf.params)
 
 
+def in_statement(lookup_sql: str, id_column: str, count: int) -> str:
+    """`SELECT * FROM (lookup) L WHERE L.<id> IN (?, ...) ORDER BY L.<id>, L.ENT_ID` for `count` ids."""
+    holes = ", ".join("?" * count)
+    where = f"{ALIAS}.{id_column} IN ({holes})"
+    return f"SELECT * FROM ({lookup_sql}) {ALIAS} WHERE {where} ORDER BY {ALIAS}.{id_column}, {ALIAS}.ENT_ID"
+
+
 def attribute_names() -> Sequence[str]:
     """The attributes a filter may use to be answered by the database (for the docs and tests)."""
     return ("userName", "id", "active")

@@ -9,7 +9,7 @@ import pytest
 
 from lab.errors import ConfigError
 from lab.scim.filters import parse_filter
-from lab.scim.lookup import find_rows
+from lab.scim.lookup import entitlements_of, find_rows
 from lab.scim.operations import Lookup, OperationMap, load_operations, parse_operations
 from lab.scim.sqlfilter import count_statement, like_prefix, page_statement, translate
 
@@ -197,3 +197,17 @@ def test_unfiltered_pages_come_from_the_sorted_snapshot() -> None:
     db = FakeDb(load_operations(), [_row(c, c) for c in "dcba"])
     total, rows = find_rows(db, None, 2, 2, "x")  # type: ignore[misc]
     assert total == 4 and [r["USER_ID"] for r in rows] == ["b", "c"] and db.sent == []
+
+
+def test_page_entitlements_come_from_one_in_statement() -> None:
+    db = FakeDb(load_operations(), [{"USER_ID": "a", "ENT_ID": 1, "ENT_NAME": "VPN"}, {"USER_ID": "B", "ENT_ID": 2}])
+    got = entitlements_of(db, ["a", "b", "c"])
+    assert got == {"a": [db.rows[0]], "b": [db.rows[1]], "c": []}
+    ((text, params),) = db.sent[0]
+    assert text.endswith("WHERE L.USER_ID IN (?, ?, ?) ORDER BY L.USER_ID, L.ENT_ID") and params == ["a", "b", "c"]
+    assert entitlements_of(db, []) == {}
+    ops = parse_operations(
+        {"get_user_entitlements": {"procedure": "CALL X(?)", "params": ["USER_ID"]}}, load_operations()
+    )
+    assert ops.entitlement_lookup is None and ops.lookup is not None
+    assert entitlements_of(FakeDb(ops, []), ["a"]) is None
