@@ -30,6 +30,9 @@ _IDLE_PING_SECONDS = 30.0
 #: How long an import may page through one "get users" snapshot (pages after the first).
 SNAPSHOT_SECONDS = 300.0
 _MAX_COMPILED = 256
+#: Reads without parameters kept for `list_cache_seconds`: "get users" (paging) and "get all
+#: entitlements" (read by every create or update that names entitlements, and by /Schemas).
+_CACHED = frozenset({"get_users", "get_all_entitlements"})
 _JDBC = re.compile(r"^jdbc:(mysql|mariadb)://", re.IGNORECASE)
 
 
@@ -160,26 +163,29 @@ class Database:
         self.dialect = dialect
         self._compiled: dict[str, str] = {}
         self._texts: dict[str, str] = {}
-        self._users: tuple[float, list[dict[str, Any]]] | None = None
+        self._cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}
         self._sorted: tuple[float, list[dict[str, Any]]] | None = None
 
     def call(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Run operation `name`, binding `values[field]` for each of its params, in order.
 
-        "get users" results are kept for a few seconds so that paging through a large list
-        (startIndex/count) does not re-run it per page; any write through this server drops them.
+        "get users" and "get all entitlements" results are kept for a few seconds (paging through
+        a large list does not re-run it per page; a create does not re-read the entitlements);
+        any write through this server drops them.
         """
-        if name == "get_users":
-            cached = self._users
+        if name in _CACHED:
+            cached = self._cache.get(name)
             if cached and time.monotonic() - cached[0] < self.list_cache_seconds:
                 return cached[1]
         elif not name.startswith("get_"):
-            self._users = self._sorted = None
+            self._cache.clear()
+            self._sorted = None
         rows = self.call_many([(name, values)])[0]
-        if name == "get_users":
-            self._users = (time.monotonic(), rows)
+        if name in _CACHED:
+            self._cache[name] = (time.monotonic(), rows)
         elif not name.startswith("get_"):
-            self._users = self._sorted = None
+            self._cache.clear()
+            self._sorted = None
         return rows
 
     def sorted_users(self, *, fresh: bool) -> list[dict[str, Any]]:
