@@ -33,8 +33,8 @@ $(TESTDEPS): $(LAB) pyproject.toml
 
 venv: $(LAB) ## Create the virtualenv and install okta-lab
 
-env: $(LAB) ## Create .env with generated secrets (if there is none)
-	@test -f .env || $(LAB) init
+env: $(LAB) ## Create .env with generated secrets, or add the secrets an older .env lacks
+	@$(LAB) init --add-missing
 
 engine: $(LAB) ## Install and start a Docker engine when none answers (Debian/Ubuntu)
 	$(LAB) engine setup

@@ -22,6 +22,7 @@ from lab.settings.base import Section
 from lab.settings.core import CoreSettings
 from lab.settings.jdbc import JdbcSettings
 from lab.settings.ldap import LdapSettings
+from lab.settings.radius import RadiusSettings
 from lab.settings.scim import ScimSettings
 from lab.settings.viewer import ViewerSettings
 
@@ -38,6 +39,7 @@ class LabConfig:
     scim: ScimSettings
     viewer: ViewerSettings
     aws: AwsSettings
+    radius: RadiusSettings
     env_file: Path
     raw: Mapping[str, str]
 
@@ -91,6 +93,7 @@ SECTION_TYPES: dict[str, type[Section]] = {
     "scim": ScimSettings,
     "viewer": ViewerSettings,
     "aws": AwsSettings,
+    "radius": RadiusSettings,
 }
 
 
@@ -154,10 +157,14 @@ def _problems(section: type[Section], data: Mapping[str, str], exc: ValidationEr
         info = section.model_fields.get(field)
         given = data.get(key)
         shown = "(empty)" if not given else (REDACTED if key in section.secret_keys() else repr(given))
-        if key in section.secret_keys() and not given:
+        if key in section.secret_keys() and given is None:
+            hint = "run `lab init --add-missing` to generate it (keeps every other value)"
+            out.append(Problem(f"{key} is missing", hint))
+        elif key in section.secret_keys() and not given:
             out.append(Problem(f"{key} is empty", "run `lab init --force` to generate it, or set it"))
         elif err["type"] == "missing":
-            hint = "run `lab init` to generate it" if key in section.secret_keys() else f"set {key} in .env"
+            secret = key in section.secret_keys()
+            hint = "run `lab init --add-missing` to generate it" if secret else f"set {key} in .env"
             out.append(Problem(f"{key} is missing", hint))
         elif "; " in message:
             what, hint = message.split("; ", 1)

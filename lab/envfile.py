@@ -77,6 +77,39 @@ def write_env(path: Path, *, force: bool = False, overrides: dict[str, str] | No
     return path
 
 
+def add_missing_secrets(path: Path) -> list[str]:
+    """Append to an existing `.env` the generated secrets it lacks; the names of those added.
+
+    For a `.env` written by an older okta-lab: a stack added since then needs a secret the file does
+    not have (e.g. RADIUS_SECRET). Every other line is kept byte for byte; nothing is written when
+    nothing is missing (a second run changes nothing) or when the result would not be valid.
+    Raises ConfigError when `path` does not exist.
+    """
+    if not path.is_file():
+        raise ConfigError(Problem(f"{path} does not exist", "run `lab init` to create it"))
+    text = path.read_text()
+    present = {m.group("key") for m in map(_LINE.match, text.splitlines()) if m}
+    lengths = secret_lengths()
+    added = []
+    for line in example_path().read_text().splitlines():
+        m = _LINE.match(line)
+        if m and m.group("value") == GENERATED and m.group("key") not in present:
+            added.append(f"{m.group('key')}={generate_secret(lengths.get(m.group('key'), 24))}")
+    if not added:
+        return []
+    new = text + ("" if text.endswith("\n") or not text else "\n")
+    new += "\n# --- secrets added by `lab init --add-missing` (new in this okta-lab version)\n"
+    new += "\n".join(added) + "\n"
+    _validate(new, path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(new)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return [line.split("=", 1)[0] for line in added]
+
+
 def parse_sets(items: list[str]) -> dict[str, str]:
     """`--set KEY=VALUE` arguments -> mapping; UsageError naming the first one without `=`."""
     out: dict[str, str] = {}

@@ -4,6 +4,9 @@
 #   lab-db-apply [--seed]      database + app user, then schema, views, procedures (always safe:
 #                              CREATE IF NOT EXISTS / CREATE OR REPLACE); --seed loads seed.sql
 #                              when USERS, ENTITLEMENTS and USERENTITLEMENTS are all empty
+#                              The same schema goes to a second database, ${MARIADB_DATABASE}_verify,
+#                              that `lab verify` writes to (a copy of the demo data it may change),
+#                              so verification never touches the demo database.
 #   lab-db-apply --if-changed  the same, only when the SQL files or the environment changed
 #                              (combines with --seed; prints nothing when nothing changed)
 # Connects as root over the unix socket; passwords go through stdin, never the command line.
@@ -13,12 +16,13 @@ SQL_DIR=${LAB_SQL_DIR:-/etc/lab/sql}
 STAMP=${LAB_STAMP:-/var/lib/mysql/.lab-applied}
 LOCK=/run/mysqld/lab-apply.lock
 MIN_PASSWORD=12
+LAYOUT=2  # bump when what apply() creates changes, so --if-changed applies it again
 
 fail() { echo "db: $*" >&2; exit 2; }
 
 check_env() {
-  [[ ${MARIADB_DATABASE:-} =~ ^[A-Za-z_][A-Za-z0-9_]{0,63}$ ]] ||
-    fail "MARIADB_DATABASE='${MARIADB_DATABASE:-}' is not a valid database name; use letters, digits and underscores, starting with a letter"
+  [[ ${MARIADB_DATABASE:-} =~ ^[A-Za-z_][A-Za-z0-9_]{0,56}$ ]] ||
+    fail "MARIADB_DATABASE='${MARIADB_DATABASE:-}' is not a valid database name; use up to 57 letters, digits and underscores, starting with a letter"
   [[ ${MARIADB_USER:-} =~ ^[A-Za-z_][A-Za-z0-9_]{0,31}$ ]] ||
     fail "MARIADB_USER='${MARIADB_USER:-}' is not a valid user name; use up to 32 letters, digits and underscores"
   [ "${#MARIADB_PASSWORD}" -ge "$MIN_PASSWORD" ] 2>/dev/null ||
@@ -38,25 +42,32 @@ sql() { mariadb --protocol=socket -uroot "$@"; }
 
 digest() {
   { cat "$SQL_DIR"/schema.sql "$SQL_DIR"/views.sql "$SQL_DIR"/procedures.sql
-    printf '%s\0' "$MARIADB_DATABASE" "$MARIADB_USER" "$MARIADB_PASSWORD" "${MARIADB_ROOT_PASSWORD:-}"
+    printf '%s\0' "$LAYOUT" "$MARIADB_DATABASE" "$MARIADB_USER" "$MARIADB_PASSWORD" "${MARIADB_ROOT_PASSWORD:-}"
   } | sha256sum | cut -d' ' -f1
 }
 
 bootstrap() {
-  local db=$MARIADB_DATABASE user pw
+  local db user pw
   user=$(quote "$MARIADB_USER")
   pw=$(quote "$MARIADB_PASSWORD")
   {
-    echo "CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
     echo "CREATE USER IF NOT EXISTS $user@'%' IDENTIFIED BY $pw;"
     echo "ALTER USER $user@'%' IDENTIFIED BY $pw;"
-    # DML and EXECUTE only: the application user cannot change the schema.
-    echo "GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE, SHOW VIEW ON \`$db\`.* TO $user@'%';"
+    for db in "$MARIADB_DATABASE" "$(verify_db)"; do
+      echo "CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+      # DML and EXECUTE only: the application user cannot change the schema.
+      echo "GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE, SHOW VIEW ON \`$db\`.* TO $user@'%';"
+    done
+    # Routine bodies (DBGate, SHOW CREATE PROCEDURE): MariaDB shows them to the definer or to a
+    # reader of mysql.proc only. Reading it is no DDL right.
+    echo "GRANT SELECT ON mysql.proc TO $user@'%';"
     if [ -n "${MARIADB_ROOT_PASSWORD:-}" ]; then
       echo "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD($(quote "$MARIADB_ROOT_PASSWORD"));"
     fi
   } | sql
 }
+
+verify_db() { printf '%s_verify' "$MARIADB_DATABASE"; }
 
 row_count() {
   sql -N -B "$MARIADB_DATABASE" -e \
@@ -66,10 +77,12 @@ row_count() {
 apply() {
   local seed=$1 f
   bootstrap
-  for f in schema views procedures; do
-    sql "$MARIADB_DATABASE" < "$SQL_DIR/$f.sql"
+  for db in "$MARIADB_DATABASE" "$(verify_db)"; do
+    for f in schema views procedures; do
+      sql "$db" < "$SQL_DIR/$f.sql"
+    done
   done
-  echo "db: schema, views and procedures applied to $MARIADB_DATABASE"
+  echo "db: schema, views and procedures applied to $MARIADB_DATABASE (and $(verify_db) for lab verify)"
   if [ "$seed" = yes ]; then
     if [ "$(row_count)" = 0 ]; then
       sql "$MARIADB_DATABASE" < "$SQL_DIR/seed.sql"

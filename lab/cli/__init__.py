@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "viewer": ("viewer", "The session-recording viewer."),
     "host": ("host", "Bare hosts: converge with Ansible, verify over SSH, prepare a Docker host."),
     "aws": ("aws", "Lab hosts on AWS EC2: create, start/stop, schedule, DNS, Lambdas."),
+    "radius": ("radius", "The RADIUS lab: test a login through the MFA challenge, show TOTP codes."),
 }
 
 

@@ -6,7 +6,8 @@ import typer
 
 from lab.cli.common import console, lab_context, print_json
 from lab.config import LabConfig
-from lab.envfile import parse_sets, write_env
+from lab.envfile import add_missing_secrets, parse_sets, write_env
+from lab.errors import Problem, UsageError
 
 
 def register(app: typer.Typer) -> None:
@@ -18,9 +19,27 @@ def init(
     ctx: typer.Context,
     force: bool = typer.Option(False, "--force", help="Replace an existing .env (new secrets)."),
     set_: list[str] = typer.Option([], "--set", help="KEY=VALUE to write instead of the default."),
+    add_missing: bool = typer.Option(
+        False, "--add-missing", help="Keep an existing .env; only add the generated secrets it lacks."
+    ),
 ) -> None:
     """Write .env from .env.example with freshly generated secrets (mode 0600)."""
     lab = lab_context(ctx)
+    if add_missing:
+        if force or set_:
+            raise UsageError(Problem("--add-missing keeps the .env as it is", "use it without --force and --set"))
+        if not lab.env_path.exists():
+            path = write_env(lab.env_path)
+            console.print(f"wrote {path} (mode 0600) with generated secrets; `lab creds` shows them")
+            return
+        added = add_missing_secrets(lab.env_path)
+        if added:
+            console.print(
+                f"added to {lab.env_path}: {', '.join(added)} (generated; every other value kept)", soft_wrap=True
+            )
+        else:
+            console.print(f"{lab.env_path} has every secret; nothing changed", soft_wrap=True)
+        return
     path = write_env(lab.env_path, force=force, overrides=parse_sets(set_))
     console.print(f"wrote {path} (mode 0600) with generated secrets; `lab creds` shows them")
 

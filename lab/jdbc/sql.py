@@ -38,6 +38,13 @@ PROCEDURES = (
     "ADD_ENTITLEMENT_TO_USER", "REMOVE_ENTITLEMENT_FROM_USER",
 )  # fmt: skip
 
+#: Procedures only the toolkit's SCIM server calls (not among the connector's ten): every user,
+#: active or not, for filters (RFC 7644 §3.4.2), and storing `externalId` in EXTERNALID.
+SERVER_PROCEDURES = ("GET_ALL_USERS", "SET_USER_EXTERNALID")
+
+#: Columns the lab adds to the public lab's 25 (by the in-place upgrade in schema.sql).
+EXTRA_USER_COLUMNS = ("EXTERNALID",)
+
 VIEWS = (
     "V_USERENTITLEMENTS", "V_INACTIVE_USERENTITLEMENTS", "V_ACTIVE_USERS", "V_INACTIVE_USERS",
     "V_ENTITLEMENT_USAGE", "V_USER_HIERARCHY",

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from lab.scim.backend import Backend, ServerConfig
+from lab.scim.bodies import parse_json
 from lab.scim.errors import ScimError, bad_request, invalid_syntax, not_found, unauthorized
 from lab.scim.filters import parse_filter
 from lab.scim.projection import parse_attribute_list, project
@@ -302,10 +303,7 @@ async def _read_json(request: Request, limit: int) -> Any:
         if size > limit:
             raise ScimError(413, f"the request body is larger than {limit} bytes")
         chunks.append(chunk)
-    try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError):
-        raise invalid_syntax("the request body is not valid JSON") from None
+    return parse_json(b"".join(chunks))
 
 
 def _base_url(request: Request) -> str:

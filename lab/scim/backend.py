@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab.errors import ConfigError
+from lab.scim.bodies import parse_json
 from lab.scim.db import Database, DbTarget, Pool
 from lab.scim.errors import ScimError, bad_request, invalid_syntax
 from lab.scim.operations import OperationMap, parse_operations
@@ -128,10 +129,7 @@ def _decode(value: str) -> dict[str, Any]:
         raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
     except (binascii.Error, ValueError):
         raise invalid_syntax("X-OKTA-ONPREM-DATA is not valid base64") from None
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise invalid_syntax("X-OKTA-ONPREM-DATA does not decode to JSON") from None
+    data = parse_json(raw, "X-OKTA-ONPREM-DATA")
     if not isinstance(data, dict):
         raise invalid_syntax("X-OKTA-ONPREM-DATA must decode to a JSON object")
     return data

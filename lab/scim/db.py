@@ -30,9 +30,10 @@ _IDLE_PING_SECONDS = 30.0
 #: How long an import may page through one "get users" snapshot (pages after the first).
 SNAPSHOT_SECONDS = 300.0
 _MAX_COMPILED = 256
-#: Reads without parameters kept for `list_cache_seconds`: "get users" (paging) and "get all
-#: entitlements" (read by every create or update that names entitlements, and by /Schemas).
-_CACHED = frozenset({"get_users", "get_all_entitlements"})
+#: Reads without parameters kept for `list_cache_seconds`: "get users" (paging), "get all users"
+#: (the filters SQL cannot answer) and "get all entitlements" (read by every create or update
+#: that names entitlements, and by /Schemas).
+_CACHED = frozenset({"get_users", "get_all_users", "get_all_entitlements"})
 _JDBC = re.compile(r"^jdbc:(mysql|mariadb)://", re.IGNORECASE)
 
 
@@ -169,9 +170,9 @@ class Database:
     def call(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Run operation `name`, binding `values[field]` for each of its params, in order.
 
-        "get users" and "get all entitlements" results are kept for a few seconds (paging through
-        a large list does not re-run it per page; a create does not re-read the entitlements);
-        any write through this server drops them.
+        "get users", "get all users" and "get all entitlements" results are kept for a few seconds
+        (paging through a large list does not re-run it per page; a create does not re-read the
+        entitlements); any write through this server drops them.
         """
         if name in _CACHED:
             cached = self._cache.get(name)

@@ -2,7 +2,10 @@
 
 Steps: create a user with two entitlements, update the title, deactivate, reactivate, remove an
 entitlement. Rows are read through the lab's views (V_ACTIVE_USERS / V_INACTIVE_USERS and
-V_USERENTITLEMENTS / V_INACTIVE_USERENTITLEMENTS). Re-running the demo starts from the same state.
+V_USERENTITLEMENTS / V_INACTIVE_USERENTITLEMENTS). Re-running the demo starts from the same state:
+the user then exists (there is no hard delete), so the first step is what Okta does for a user it
+finds by userName, a PUT of the same document with `active: true` (200), since a POST of an existing
+userName is a 409 (RFC 7644 §3.3).
 """
 
 from __future__ import annotations
@@ -73,9 +76,7 @@ def run_demo(
 
     if not _SAFE_ID.match(user_id):
         raise DemoError(f"demo user name {user_id!r} has characters the demo does not use")
-    status, _ = scim.request("GET", f"/Users/{user_id}", None)
-    if status == 200:  # left over from an earlier run: deactivate, then create reactivates it
-        scim.request("PATCH", f"/Users/{user_id}", _patch("replace", "active", False))
+    exists, _ = scim.request("GET", f"/Users/{user_id}", None)
     body = {
         "schemas": [CORE],
         "userName": user.user_name,
@@ -86,13 +87,11 @@ def run_demo(
         "active": True,
         "entitlements": [{"value": e} for e in user.entitlements],
     }
-    created = step(
-        "Create the user with two entitlements",
-        f"{{userName: {user.user_name}, entitlements: {', '.join(user.entitlements)}}}",
-        "POST",
-        "/Users",
-        body,
-    )
+    summary = f"{{userName: {user.user_name}, entitlements: {', '.join(user.entitlements)}}}"
+    if exists == 200:  # left over from an earlier run: replace it, as Okta does for a user it finds
+        created = step("Replace the existing user with two entitlements", summary, "PUT", f"/Users/{user_id}", body)
+    else:
+        created = step("Create the user with two entitlements", summary, "POST", "/Users", body)
     user_id = str(created.get("id", user_id))
     step(
         "Update the title",

@@ -1,7 +1,8 @@
 """SCIM filter expressions (RFC 7644 §3.4.2.2): parsed into a tree and evaluated in Python.
 
-The server evaluates the tree against SCIM resources built from "get users"; the few filters a
-database can answer are translated to parameterised SQL instead (lab.scim.sqlfilter).
+The server evaluates the tree against SCIM resources built from "get all users" (every user,
+active or not); the few filters a database can answer are translated to parameterised SQL
+instead (lab.scim.sqlfilter), and their string conditions re-checked here.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ COMPARE_OPS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le")
 MAX_FILTER_LENGTH = 2048
 MAX_DEPTH = 32
 
-#: Attributes compared case-sensitively (RFC 7643 §3.1: `id` is caseExact).
-CASE_EXACT = frozenset({"id"})
+#: Attributes compared case-sensitively (RFC 7643 §3.1: `id` and `externalId` are caseExact).
+CASE_EXACT = frozenset({"id", "externalid"})
 
 _TOKEN = re.compile(
     r"""\s*(?:

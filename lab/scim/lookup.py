@@ -1,7 +1,7 @@
 """The fast paths of `GET /Users` (RFC 7644 §3.4.2): SQL lookups and snapshot paging.
 
 `find_rows` answers a list request from the database when it can and returns None otherwise
-(the caller then evaluates the filter in Python over "get users"):
+(the caller then evaluates the filter in Python over "get all users"):
 
 - no filter: the "get users" rows, sorted once per snapshot (`Database.sorted_users`), sliced;
 - a filter `lab.scim.sqlfilter.translate` accepts, when the operation map has the `find_users`
@@ -48,10 +48,10 @@ def find_rows(db: Any, node: Node | None, start: int, count: int, location: str)
             return None
         rows = finder.sorted_users(fresh=start <= 1)
         return len(rows), _slice(rows, start, count)
-    lookup = getattr(finder.operations, "lookup", None)
+    lookup = getattr(getattr(finder, "operations", None), "lookup", None)
     if lookup is None or not hasattr(finder, "query"):
         return None
-    dialect: Dialect = "postgresql" if finder.dialect == "postgresql" else "mariadb"
+    dialect: Dialect = "postgresql" if getattr(finder, "dialect", "") == "postgresql" else "mariadb"
     sf = translate(node, dialect)
     if sf is None:
         return None

@@ -17,12 +17,16 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lab.scim.errors import bad_request, invalid_syntax, mutability
+from lab.scim.errors import bad_request, invalid_syntax
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 LAB = "urn:okta-lab:scim:schemas:extension:jdbc:2.0:User"
-ENTITLEMENT = "urn:okta-lab:scim:schemas:core:2.0:Entitlement"
+#: The URN Okta's "SCIM 2.0 with entitlements" integration discovers entitlement resource types by.
+ENTITLEMENT = "urn:okta:scim:schemas:core:1.0:Entitlement"
+#: The resource type name; also the `type` of every item of a user's `entitlements` (the
+#: ENTITLEMENTS table has one kind of entitlement).
+ENTITLEMENT_TYPE = "Entitlement"
 USER_SCHEMAS = (CORE, ENTERPRISE, LAB)
 
 #: Sub-attributes of each complex or multi-valued attribute the server stores.
@@ -31,18 +35,17 @@ COMPLEX: dict[str, tuple[str, ...]] = {
     "emails": ("value", "type"),
     "phoneNumbers": ("value", "type"),
     "addresses": ("streetAddress", "locality", "region", "postalCode", "country", "type"),
-    "entitlements": ("value", "display"),
+    "entitlements": ("value", "display", "type"),
     "manager": ("value", "displayName"),
 }
 MULTI = frozenset({"emails", "phoneNumbers", "addresses", "entitlements"})
-CORE_SIMPLE = ("userName", "displayName", "nickName", "title", "timezone", "active", "password")
+CORE_SIMPLE = ("userName", "externalId", "displayName", "nickName", "title", "timezone", "active", "password")
 ENTERPRISE_ATTRS = ("employeeNumber", "organization", "department", "manager")
 LAB_ATTRS = ("hireDate", "terminationDate")
 READ_ONLY = frozenset({"id", "meta"})
 #: RFC 7643 §4.1 attributes accepted and ignored: the USERS table has no column for them.
 IGNORED = frozenset(
     {
-        "externalid",
         "locale",
         "preferredlanguage",
         "profileurl",
@@ -54,6 +57,8 @@ IGNORED = frozenset(
         "groups",
     }
 )
+#: RFC 7643 §4.3 enterprise attributes accepted and ignored, likewise.
+ENTERPRISE_IGNORED = frozenset({"costcenter", "division"})
 TYPE_DEFAULTS = {"emails": "work", "phoneNumbers": "mobile", "addresses": "work"}
 
 _ID_CHARS = re.compile(r"[^A-Za-z0-9._@+-]+")
@@ -63,6 +68,7 @@ def row_to_user(row: Mapping[str, Any], entitlements: Sequence[Mapping[str, Any]
     """One USERS row (+ its GET_USER_ENTITLEMENT rows) as a SCIM User resource."""
     s = {k.upper(): _text(v) for k, v in row.items()}
     user: dict[str, Any] = {"schemas": [CORE], "id": s.get("USER_ID"), "userName": s.get("USERNAME")}
+    _put(user, "externalId", s.get("EXTERNALID"))
     name = _pack(givenName=s.get("FIRSTNAME"), familyName=s.get("LASTNAME"), middleName=s.get("MIDDLENAME"))
     _put(user, "name", name or None)
     for attr, col in (
@@ -86,7 +92,10 @@ def row_to_user(row: Mapping[str, Any], entitlements: Sequence[Mapping[str, Any]
     )
     if address:
         user["addresses"] = [{**address, "type": "work"}]
-    ents = [_pack(value=_text(e.get("ENT_ID")), display=_text(e.get("ENT_NAME"))) for e in entitlements]
+    ents = [
+        _pack(value=_text(e.get("ENT_ID")), display=_text(e.get("ENT_NAME")), type=ENTITLEMENT_TYPE)
+        for e in entitlements
+    ]
     if ents:
         user["entitlements"] = ents
     ent: dict[str, Any] = _pack(
@@ -108,7 +117,12 @@ def row_to_user(row: Mapping[str, Any], entitlements: Sequence[Mapping[str, Any]
 
 def entitlement_resource(row: Mapping[str, Any], location: str) -> dict[str, Any]:
     ent_id = _text(row.get("ENT_ID"))
-    out: dict[str, Any] = {"schemas": [ENTITLEMENT], "id": ent_id, "displayName": _text(row.get("ENT_NAME"))}
+    out: dict[str, Any] = {
+        "schemas": [ENTITLEMENT],
+        "id": ent_id,
+        "type": ENTITLEMENT_TYPE,
+        "displayName": _text(row.get("ENT_NAME")),
+    }
     _put(out, "description", _text(row.get("ENT_DESCRIPTION")))
     out["meta"] = {"resourceType": "Entitlement", "location": f"{location}/Entitlements/{ent_id}"}
     return out
@@ -118,7 +132,7 @@ def canonical_user(body: Any, *, for_create: bool) -> dict[str, Any]:
     """Validate a request's User document and return it with canonical attribute names.
 
     Raises SCIM 400 errors: `invalidSyntax` for unknown attributes or schemas, `invalidValue` for
-    wrong types, `mutability` for read-only attributes given with a new value.
+    wrong types. Read-only `id` and `meta` are returned as given (PUT ignores them, RFC 7644 §3.5.1).
     """
     if not isinstance(body, Mapping):
         raise invalid_syntax("the request body must be a JSON object")
@@ -217,11 +231,12 @@ def hash_password(password: str) -> str:
     return "{SSHA}" + base64.b64encode(digest + salt).decode()
 
 
-def check_immutable(user: Mapping[str, Any], user_id: str) -> None:
-    """RFC 7643 §3.1: `id` is readOnly; a different value in a request is a mutability error."""
-    given = user.get("id")
-    if given is not None and str(given) != user_id:
-        raise mutability(f"id is read-only: {given!r} does not match {user_id!r}")
+def is_ignored(scope: str, key: str) -> bool:
+    """Whether `key` (in the core schema, `scope=""`, or an extension) is accepted and not stored."""
+    low = key.lower()
+    if scope == ENTERPRISE:
+        return low in ENTERPRISE_IGNORED
+    return not scope and low in IGNORED
 
 
 def attribute_names(scope: str) -> tuple[str, ...]:
@@ -258,7 +273,7 @@ def _extension(urn: str, value: Any) -> dict[str, Any]:
     names = ENTERPRISE_ATTRS if urn == ENTERPRISE else LAB_ATTRS
     out: dict[str, Any] = {}
     for key, sub in value.items():
-        if key == "schemas":
+        if key == "schemas" or is_ignored(urn, key):
             continue
         attr = _canon(key, names)
         if attr is None:

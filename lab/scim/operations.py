@@ -11,6 +11,8 @@ Public API (stable; `lab jdbc guide` imports it):
 - `OperationMap[name] -> Operation` with `.kind`, `.statement`, `.params`, `.procedure`, `.sql`
 - `parse_operations(data, base=None) -> OperationMap` (used for the `X-OKTA-ONPREM-DATA` header)
 - `to_pyformat(statement) -> str` (JDBC `?` to the DB-API `%s` style PyMySQL uses)
+- `SERVER_OPERATION_NAMES`: `get_all_users` and `set_external_id`, operations only this server
+  runs (in the map like the ten, not iterated with them, not printed by the guide)
 - `OperationMap.lookup` / `.entitlement_lookup -> Lookup | None`: the server's `find_users` and
   `find_user_entitlements` SELECTs (not connector operations, not printed by the guide): SCIM
   filters narrow the first in SQL (lab.scim.sqlfilter); a page's entitlements come from the second
@@ -45,10 +47,18 @@ OPERATION_NAMES: tuple[str, ...] = (
     "remove_entitlement",
 )
 
-#: Lookups the server adds to the connector's operations (they have no console equivalent).
+#: Operations only this server runs, not among the connector's ten (and not in `lab jdbc guide`):
+#: every user, active or not, which filters search (RFC 7644 §3.4.2), and storing `externalId`.
+SERVER_OPERATION_NAMES: tuple[str, ...] = ("get_all_users", "set_external_id")
+ALL_OPERATION_NAMES = OPERATION_NAMES + SERVER_OPERATION_NAMES
+
+#: Lookups the server adds to the operations (plain SELECTs with no console equivalent).
 LOOKUP_NAMES: tuple[str, ...] = ("find_users", "find_user_entitlements")
-#: The connector operation each lookup stands in for: overriding it alone turns the lookup off.
-LOOKUP_OF = {"find_users": "get_users", "find_user_entitlements": "get_user_entitlements"}
+#: The operations each lookup reads like: overriding one of them and not the lookup turns it off.
+LOOKUP_OF: dict[str, tuple[str, ...]] = {
+    "find_users": ("get_users", "get_all_users"),
+    "find_user_entitlements": ("get_user_entitlements",),
+}
 
 #: The 25 columns of the lab's USERS table, in table order.
 USER_COLUMNS: tuple[str, ...] = (
@@ -79,8 +89,8 @@ USER_COLUMNS: tuple[str, ...] = (
     "IS_ACTIVE",
 )
 
-#: Every database field an operation parameter may name.
-KNOWN_FIELDS: frozenset[str] = frozenset(USER_COLUMNS) | {"ENT_ID"}
+#: Every database field an operation parameter may name (EXTERNALID: the lab's added column).
+KNOWN_FIELDS: frozenset[str] = frozenset(USER_COLUMNS) | {"ENT_ID", "EXTERNALID"}
 
 
 @dataclass(frozen=True)
@@ -156,7 +166,8 @@ class Lookup:
 
 @dataclass(frozen=True)
 class OperationMap:
-    """All ten operations, by name, iterated in console order, plus the optional lookup."""
+    """All operations by name (iterating gives the connector's ten, in console order), plus the
+    optional lookups (`find_users`, `find_user_entitlements`)."""
 
     operations: Mapping[str, Operation]
     source: str = "default"
@@ -187,7 +198,10 @@ class OperationMap:
         return OperationMap(ops, self.source, self.lookups)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"operations": {op.name: op.to_dict() for op in self}}
+        """`operations`: the connector's ten (what Okta's console takes); `server_operations`: the
+        server's own (SERVER_OPERATION_NAMES). `parse_operations` reads both keys back."""
+        extra = {n: self.operations[n].to_dict() for n in SERVER_OPERATION_NAMES if n in self.operations}
+        return {"operations": {op.name: op.to_dict() for op in self}, "server_operations": extra}
 
 
 def default_operations_path() -> Path:
@@ -280,10 +294,13 @@ def _parse(data: Mapping[str, Any], base: OperationMap | None, source: str, kind
     problems: list[Problem] = []
     if not isinstance(entries, Mapping):
         raise ConfigError(Problem(f"{source}: `operations` is not a mapping", "see docs/scim.md"))
+    extra = data.get("server_operations") if "operations" in data else None
+    if isinstance(extra, Mapping):
+        entries = {**entries, **extra}
     ops: dict[str, Operation] = dict(base.operations) if base else {}
     lookups: dict[str, Lookup] = dict(base.lookups) if base else {}
-    for name, operation in LOOKUP_OF.items():
-        if operation in entries and name not in entries:
+    for name, operations in LOOKUP_OF.items():
+        if any(op in entries for op in operations) and name not in entries:
             lookups.pop(name, None)  # the inherited lookup may not read what the new operation reads
     for name, entry in entries.items():
         if name in LOOKUP_NAMES:
@@ -294,8 +311,9 @@ def _parse(data: Mapping[str, Any], base: OperationMap | None, source: str, kind
             else:
                 lookups[name] = found
             continue
-        if name not in OPERATION_NAMES:
-            problems.append(Problem(f"{source}: unknown operation {name!r}", f"use {', '.join(OPERATION_NAMES)}"))
+        if name not in ALL_OPERATION_NAMES:
+            hint = f"use {', '.join(ALL_OPERATION_NAMES + LOOKUP_NAMES)}"
+            problems.append(Problem(f"{source}: unknown operation {name!r}", hint))
             continue
         if not isinstance(entry, Mapping):
             problems.append(Problem(f"{source}: operation {name} is not a mapping"))
@@ -304,7 +322,7 @@ def _parse(data: Mapping[str, Any], base: OperationMap | None, source: str, kind
         problems.extend(errs)
         if op is not None:
             ops[name] = op
-    missing = [n for n in OPERATION_NAMES if n not in ops]
+    missing = [n for n in ALL_OPERATION_NAMES if n not in ops]
     if missing and not problems:
         problems.append(Problem(f"{source}: operations missing: {', '.join(missing)}"))
     if problems:

@@ -15,12 +15,12 @@ from lab.scim.errors import bad_request, invalid_syntax, mutability
 from lab.scim.filters import Node, matches, parse_filter
 from lab.scim.mapping import (
     ENTERPRISE,
-    IGNORED,
     LAB,
     MULTI,
     READ_ONLY,
     canon_attr,
     check_scoped,
+    is_ignored,
     sub_names,
 )
 
@@ -60,6 +60,7 @@ def apply_patch(user: Mapping[str, Any], body: Any) -> dict[str, Any]:
 
 
 def _merge_root(doc: dict[str, Any], kind: str, value: Any) -> None:
+    """An operation without `path` (RFC 7644 §3.5.2.1/.3): the same rules as with a path."""
     if not isinstance(value, Mapping):
         raise invalid_syntax("an operation without path needs an object value")
     for key, sub in value.items():
@@ -67,25 +68,34 @@ def _merge_root(doc: dict[str, Any], kind: str, value: Any) -> None:
             if not isinstance(sub, Mapping):
                 raise bad_request(f"{key} must be an object")
             for ext_key, ext_value in sub.items():
-                if ext_key != "schemas" and key != LAB:  # LAB attributes are read-only
-                    _set(doc, key, canon_attr(key, ext_key), kind, ext_value)
-        elif key.lower() in IGNORED:
-            continue
+                if ext_key != "schemas":
+                    _set_scoped(doc, key, ext_key, kind, ext_value)
         elif key.lower() in READ_ONLY or key == "schemas":
             raise mutability(f"{key} is read-only")
         elif ":" in key:
             scope, _, name = key.rpartition(":")
             if scope not in (ENTERPRISE, LAB):
                 raise invalid_syntax(f"unknown attribute {key!r}")
-            _set(doc, scope, canon_attr(scope, name), kind, sub)
+            _set_scoped(doc, scope, name, kind, sub)
         else:
-            _set(doc, "", canon_attr("", key), kind, sub)
+            _set_scoped(doc, "", key, kind, sub)
+
+
+def _set_scoped(doc: dict[str, Any], scope: str, key: str, kind: str, value: Any) -> None:
+    """Set one attribute named in a request: read-only ones are 400 `mutability`, ignored ones skipped."""
+    if scope == LAB:
+        raise mutability(f"{scope}:{key} is read-only (set by the database)")
+    if is_ignored(scope, key):
+        return  # a standard attribute the table has no column for: accepted, not stored
+    _set(doc, scope, canon_attr(scope, key), kind, value)
 
 
 def _apply_path(doc: dict[str, Any], kind: str, path: str, value: Any) -> None:
     scope = ""
     for urn in (ENTERPRISE, LAB):
         if path == urn:
+            if urn == LAB:
+                raise mutability(f"{urn} is read-only (set by the database)")
             if kind == "remove":
                 doc.pop(urn, None)
             else:
@@ -105,8 +115,8 @@ def _apply_path(doc: dict[str, Any], kind: str, path: str, value: Any) -> None:
         raise mutability(f"{raw_attr} is read-only")
     if scope == LAB:
         raise mutability(f"{raw_attr} is read-only (set by the database)")
-    if not scope and raw_attr.lower() in IGNORED:
-        return  # RFC 7643 attributes the table has no column for: accepted, not stored
+    if is_ignored(scope, raw_attr):
+        return  # standard attributes the table has no column for: accepted, not stored
     attr = canon_attr(scope, raw_attr)
     if filt is not None or sub is not None:
         _apply_sub(doc, scope, attr, kind, parse_filter(filt) if filt else None, sub, value)

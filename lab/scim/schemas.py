@@ -11,7 +11,7 @@ from typing import Any
 
 from scim2_models import ResourceType, Schema, ServiceProviderConfig
 
-from lab.scim.mapping import CORE, ENTERPRISE, ENTITLEMENT, LAB
+from lab.scim.mapping import CORE, ENTERPRISE, ENTITLEMENT, ENTITLEMENT_TYPE, LAB
 
 SPC = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 DOCS_URL = "https://github.com/okta-lab/okta-lab/blob/main/docs/scim.md"
@@ -68,9 +68,11 @@ def user_schema(entitlement_ids: list[str] | None = None) -> dict[str, Any]:
     entitlement = [
         _attr("value", canonical=entitlement_ids, description="ENT_ID (or ENT_NAME on input)"),
         _attr("display", mutability="readOnly", returned="request", description="ENT_NAME"),
+        _attr("type", canonical=[ENTITLEMENT_TYPE], description="the entitlement's resource type (not stored)"),
     ]
     attributes = [
         _attr("userName", required=True, uniqueness="server", description="USERNAME"),
+        _attr("externalId", case_exact=True, description="EXTERNALID"),
         _attr("name", "complex", required=True, sub=name),
         _attr("displayName", description="DISPLAYNAME"),
         _attr("nickName", description="NICKNAME"),
@@ -111,6 +113,7 @@ def lab_schema() -> dict[str, Any]:
 def entitlement_schema() -> dict[str, Any]:
     attributes = [
         _attr("displayName", mutability="readOnly", description="ENT_NAME"),
+        _attr("type", mutability="readOnly", description=f"always {ENTITLEMENT_TYPE!r}"),
         _attr("description", mutability="readOnly", description="ENT_DESCRIPTION"),
     ]
     return _schema(ENTITLEMENT, "Entitlement", "An entitlement (the ENTITLEMENTS table)", attributes)

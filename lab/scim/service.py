@@ -1,7 +1,9 @@
 """SCIM User and Entitlement operations (RFC 7644 §3.3-§3.6) over the connector operations.
 
 Every change goes through the configured operations only: create/update user, activate,
-deactivate, add/remove entitlement. There is no hard delete: DELETE deactivates (as Okta does).
+deactivate, add/remove entitlement, and `set_external_id` (one of the server's own two). There is
+no hard delete: DELETE deactivates (as Okta does). A filter searches every user, active or not
+("get all users"); an unfiltered list is what "get users" returns (active users by default).
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lab.scim.errors import bad_request, not_found
+from lab.scim.errors import bad_request, conflict, not_found
 from lab.scim.filters import Node, equality_on, matches
 from lab.scim.lookup import entitlements_of, find_rows
 from lab.scim.mapping import (
     canonical_user,
-    check_immutable,
     derive_user_id,
     entitlement_resource,
     hash_password,
@@ -69,8 +70,14 @@ class UserService:
         return row_to_user(rows[0], ents, self.location)
 
     def search(self, node: Node | None, start: int, count: int) -> Page:
-        """RFC 7644 §3.4.2: filter, then page (1-based `start`) through the matches."""
-        found = find_rows(self.db, node, start, count, self.location)  # in SQL where it can (lab.scim.lookup)
+        """RFC 7644 §3.4.2: filter, then page (1-based `start`) through the matches.
+
+        A filter is applied to every user, active or not: in SQL through the `find_users` lookup
+        when the database can answer it (lab.scim.lookup), otherwise by the evaluator over
+        `get_all_users`. Without a filter the list is what the configured "get users" operation
+        returns (active users by default), paged through one sorted snapshot.
+        """
+        found = find_rows(self.db, node, start, count, self.location)
         if found is not None:
             total, rows = found
             by_user = self._entitlements_of([str(r["USER_ID"]) for r in rows])
@@ -80,7 +87,8 @@ class UserService:
             row = self.row(user_id)
             rows = [row] if row else []
         else:
-            rows = sorted(self.db.call("get_users", {}), key=lambda r: str(r.get("USER_ID")))
+            source = "get_users" if node is None else "get_all_users"
+            rows = sorted(self.db.call(source, {}), key=lambda r: str(r.get("USER_ID")))
         if node is None:
             selected, total = rows[start - 1 : start - 1 + count] if count > 0 else [], len(rows)
         else:
@@ -110,26 +118,34 @@ class UserService:
     # -- writes ------------------------------------------------------------------------------
 
     def create(self, body: Any) -> dict[str, Any]:
-        """RFC 7644 §3.3: create a user (CREATE_USER), then grant its entitlements."""
+        """RFC 7644 §3.3: create a user (CREATE_USER), then grant its entitlements.
+
+        A userName that exists (in any case, active or not) is a 409 `uniqueness`: Okta reactivates
+        a user with PATCH/PUT `active: true`, never by creating it again.
+        """
         user = canonical_user(body, for_create=True)
         wanted = self._entitlement_ids(user.get("entitlements")) if "entitlements" in user else set()
         user_id = self._new_user_id(user["userName"])
         columns = user_to_columns(user, user_id)
         if user.get("password"):
             columns["PASSWORD_HASH"] = hash_password(user["password"])
-        existed = self.row(user_id) is not None
         self.db.call("create_user", columns)
+        if user.get("externalId"):
+            self.db.call("set_external_id", {"USER_ID": user_id, "EXTERNALID": user["externalId"]})
         if user.get("active") is False:
             self.db.call("deactivate_user", {"USER_ID": user_id})
-        current = {str(r["ENT_ID"]) for r in self.entitlement_rows(user_id)} if existed else set()
-        self._sync_entitlements(user_id, current, wanted, remove=existed)
+        self._sync_entitlements(user_id, set(), wanted, remove=False)
         return self.get(user_id)
 
     def replace(self, user_id: str, body: Any) -> dict[str, Any]:
-        """RFC 7644 §3.5.1: replace every stored attribute (entitlements only when given)."""
+        """RFC 7644 §3.5.1: replace every stored attribute (entitlements only when given).
+
+        Read-only values in the body (`id`, `meta`, the lab extension) are ignored, as §3.5.1 says.
+        """
         row = self._existing(user_id)
         user = canonical_user(body, for_create=True)
-        check_immutable(user, user_id)
+        user.pop("id", None)
+        user.pop("meta", None)
         self._apply(user_id, row, user)
         return self.get(user_id)
 
@@ -176,11 +192,19 @@ class UserService:
         return row
 
     def _new_user_id(self, user_name: str) -> str:
+        """A free USER_ID for `user_name`; 409 when a user (active or not) already has that name.
+
+        Another user with the same name in a different case (so a different, case-exact id) is
+        found by the create operation itself: USERNAME is unique and case-insensitive.
+        """
         for attempt in range(_MAX_ID_ATTEMPTS):
             candidate = derive_user_id(user_name, attempt)
             row = self.row(candidate)
-            if row is None or str(row.get("USERNAME", "")).lower() == user_name.lower():
+            if row is None:
                 return candidate
+            if str(row.get("USERNAME", "")).lower() == user_name.lower():
+                state = "an active" if _active(row) else "a deactivated"
+                raise conflict(f"userName {user_name!r} belongs to {state} user ({candidate!r})")
         raise bad_request(f"cannot find a free USER_ID for {user_name!r}")
 
     def _apply(
@@ -194,6 +218,9 @@ class UserService:
         columns = _update_columns(row, desired, user_id)
         if any(_norm(columns[k]) != _norm(row.get(k)) for k in columns if k != "USER_ID"):
             self.db.call("update_user", columns)
+        external = desired.get("externalId") or ""
+        if _norm(external) != _norm(row.get("EXTERNALID")) and (external or "EXTERNALID" in row):
+            self.db.call("set_external_id", {"USER_ID": user_id, "EXTERNALID": external})
         active = desired.get("active")
         if active is not None and bool(active) != _active(row):
             self.db.call("activate_user" if active else "deactivate_user", {"USER_ID": user_id})

@@ -1,7 +1,7 @@
 """SCIM filters the database can answer, as parameterised SQL (RFC 7644 §3.4.2.2).
 
 Only a small, fixed subset is translated; every other filter returns None and is evaluated in
-Python by `lab.scim.filters` over the "get users" result, as before:
+Python by `lab.scim.filters` over the "get all users" result (every user, active or not):
 
     userName eq "v"      USERNAME = ?              (case-insensitive: RFC 7643 §4.1.1)
     userName sw "v"      USERNAME LIKE ? ESCAPE '!'  (the value's `%`, `_`, `!` escaped)
@@ -14,7 +14,8 @@ the driver. The statement is built around the operation map's `find_users` looku
 used as a derived table `L`), so it searches every user the lookup returns: active and inactive.
 
 SQL may match more than SCIM does (MariaDB's `utf8mb4_unicode_ci` also folds accents and trailing
-spaces; a case-insensitive USER_ID collation folds case, though `id` is caseExact, RFC 7643 §3.1):
+spaces; a database whose USER_ID collation is case-insensitive folds case, though `id` is
+caseExact, RFC 7643 §3.1 — the lab's own USER_ID is `utf8mb4_bin`, a foreign database's may not be):
 `SqlFilter.exact` is False whenever a string condition is present, and the caller then checks
 every candidate row with the Python evaluator before counting and paging.
 """

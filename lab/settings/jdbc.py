@@ -44,9 +44,9 @@ class JdbcSettings(Section):
     @field_validator("database")
     @classmethod
     def _database_is_identifier(cls, value: str) -> str:
-        if not _IDENTIFIER.match(value) or len(value) > 64:
+        if not _IDENTIFIER.match(value) or len(value) > 57:
             raise ValueError(
-                "is not a valid database name; use up to 64 letters, digits and underscores, "
+                "is not a valid database name; use up to 57 letters, digits and underscores, "
                 "starting with a letter (e.g. oktademo)"
             )
         return value

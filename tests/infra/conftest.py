@@ -44,6 +44,24 @@ class LabUnderTest:
     def port(self, key: str) -> int:
         return int(self.cfg.env_values()[key])
 
+    @property
+    def verify_database(self) -> str:
+        """The disposable copy of the demo database that checks write to (`lab-db-apply` creates it)."""
+        return f"{self.cfg.jdbc.database}_verify"
+
+    def sql(self, query: str, database: str | None = None) -> Any:
+        """Run `query` with the `mariadb` client on the database host, as the application user.
+
+        Over TCP to 127.0.0.1:3306 there, so a check sees what Okta's connector sees; the result is
+        testinfra's (rc, tab-separated stdout without column names, stderr).
+        """
+        j = self.cfg.jdbc
+        return self.host("db").run(
+            "MYSQL_PWD=%s mariadb --default-character-set=utf8mb4 --protocol=tcp -h 127.0.0.1 -P 3306 "
+            "-u %s -N -B -e %s %s",
+            j.password, j.user, query, database or j.database,
+        )  # fmt: skip
+
     def host(self, service: str) -> Any:
         if service not in self._hosts and self.target == "host":  # over SSH (issue 4)
             t = self._host_targets()["services"].get(service)
@@ -179,6 +197,41 @@ def lab() -> LabUnderTest:
     root = Path(os.environ.get("LAB_ROOT", ".")).resolve()
     env_file = Path(os.environ.get("LAB_ENV_FILE", root / ".env"))
     return LabUnderTest(root=root, cfg=LabConfig.from_env(env_file), target=os.environ.get("LAB_TARGET", "docker"))
+
+
+# The tables `lab verify` copies, parents first (USERENTITLEMENTS references both others).
+_COPIED_TABLES = ("ENTITLEMENTS", "USERS", "USERENTITLEMENTS")
+
+
+@pytest.fixture(scope="session")
+def verify_db(lab: LabUnderTest) -> str:
+    """The verification database, refreshed from the demo data once per run; its name.
+
+    Checks that write (provisioning round trips, scim2-tester, the SCIM demo scenario) write
+    there, never to the demo database: an Okta import after `lab verify` sees the demo unchanged.
+    The copy is made as the application user (DML only: DELETE + INSERT ... SELECT).
+    """
+    demo, copy = lab.cfg.jdbc.database, lab.verify_database
+    columns = lab.sql(
+        "SELECT TABLE_NAME, GROUP_CONCAT(CONCAT('`', COLUMN_NAME, '`') ORDER BY ORDINAL_POSITION) "
+        f"FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{copy}' GROUP BY TABLE_NAME"
+    )
+    if columns.rc != 0 or not columns.stdout.strip():
+        pytest.fail(
+            f"no verification database {copy}: restart the db service (`lab up`) so it is created\n"
+            f"{columns.stderr}\n{lab.logs('db')}"
+        )
+    cols = dict(line.split("\t") for line in columns.stdout.splitlines() if line)
+    statements = ["SET FOREIGN_KEY_CHECKS = 0"]
+    statements += [f"DELETE FROM `{copy}`.`{t}`" for t in reversed(_COPIED_TABLES)]
+    statements += [
+        f"INSERT INTO `{copy}`.`{t}` ({cols[t]}) SELECT {cols[t]} FROM `{demo}`.`{t}`" for t in _COPIED_TABLES
+    ]
+    statements.append("SET FOREIGN_KEY_CHECKS = 1")
+    result = lab.sql("; ".join(statements), database=copy)
+    if result.rc != 0:
+        pytest.fail(f"refreshing {copy} from {demo} failed: {result.stderr}")
+    return copy
 
 
 def _over_ssh(root: Path, target: dict[str, Any], container: str | None = None) -> Any:

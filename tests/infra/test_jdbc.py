@@ -20,24 +20,19 @@ PROBE_USER = "lab.verify.probe"
 NULLS = ", ".join(["NULL"] * 19)
 
 
-def run_sql(lab, query: str):
+def run_sql(lab, query: str, database: str | None = None):
     """Run `query` as the application user; return the command result (tab-separated stdout)."""
-    j = lab.cfg.jdbc
-    return lab.host("db").run(
-        "MYSQL_PWD=%s mariadb --default-character-set=utf8mb4 --protocol=tcp -h 127.0.0.1 -P 3306 "
-        "-u %s -N -B -e %s %s",
-        j.password, j.user, query, j.database,
-    )  # fmt: skip
+    return lab.sql(query, database)
 
 
-def rows(lab, query: str) -> list[list[str]]:
-    result = run_sql(lab, query)
+def rows(lab, query: str, database: str | None = None) -> list[list[str]]:
+    result = run_sql(lab, query, database)
     assert result.rc == 0, f"{query}: {result.stderr}\n{lab.logs('db')}"
     return [line.split("\t") for line in result.stdout.splitlines() if line]
 
 
-def scalar(lab, query: str) -> str:
-    return rows(lab, query)[0][0]
+def scalar(lab, query: str, database: str | None = None) -> str:
+    return rows(lab, query, database)[0][0]
 
 
 def error_of(lab, query: str) -> str:
@@ -154,7 +149,7 @@ def test_user_ids_are_the_ldap_logins(lab, luke):
 
 
 def test_read_procedures_return_rows(lab, luke):
-    assert len(rows(lab, "CALL GET_ACTIVEUSERS()")[0]) == 25
+    assert len(rows(lab, "CALL GET_ACTIVEUSERS()")[0]) == 26  # the public lab's 25 columns + EXTERNALID
     assert len(rows(lab, "CALL GET_ALL_ENTITLEMENTS()")) >= 1
     assert len(rows(lab, f"CALL GET_USER_ENTITLEMENT('{luke}')")) >= 1
 
@@ -186,28 +181,42 @@ def test_procedure_errors_are_clear(lab, luke, call, message):
     assert "(45000)" in stderr and message in stderr, stderr
 
 
-def test_provisioning_round_trip(lab):
-    """Create, update, deactivate, reactivate, grant and revoke on a probe user, then delete it."""
+def test_provisioning_round_trip(lab, verify_db):
+    """Create, update, deactivate, reactivate, grant and revoke on a probe user, then delete it.
+
+    In the verification database: the demo database never sees the probe user.
+    """
     uid = probe_login(lab)
-    run_sql(lab, f"DELETE FROM USERS WHERE USER_ID = '{uid}'")
+
+    def q(query: str) -> list[list[str]]:
+        return rows(lab, query, verify_db)
+
+    run_sql(lab, f"DELETE FROM USERS WHERE USER_ID = '{uid}'", verify_db)
     try:
-        rows(lab, f"CALL CREATE_USER('{uid}', '{uid}', 'Probe', 'User', '{uid}', {NULLS})")
-        rows(lab, f"CALL UPDATE_USER('{uid}', NULL, NULL, NULL, NULL, "
-                  + ", ".join(["NULL"] * 14) + ", 'Verifier', NULL, NULL, NULL, NULL)")  # fmt: skip
-        assert rows(lab, f"SELECT FIRSTNAME, TITLE FROM USERS WHERE USER_ID = '{uid}'") == [
-            ["Probe", "Verifier"]]  # fmt: skip
-        rows(lab, f"CALL DEACTIVATE_USER('{uid}')")
-        active, ended = rows(lab, f"SELECT IS_ACTIVE, TERMINATIONDATE FROM USERS WHERE USER_ID = '{uid}'")[0]
+        q(f"CALL CREATE_USER('{uid}', '{uid}', 'Probe', 'User', '{uid}', {NULLS})")
+        q(f"CALL UPDATE_USER('{uid}', NULL, NULL, NULL, NULL, "
+          + ", ".join(["NULL"] * 14) + ", 'Verifier', NULL, NULL, NULL, NULL)")  # fmt: skip
+        assert q(f"SELECT FIRSTNAME, TITLE FROM USERS WHERE USER_ID = '{uid}'") == [["Probe", "Verifier"]]
+        q(f"CALL DEACTIVATE_USER('{uid}')")
+        active, ended = q(f"SELECT IS_ACTIVE, TERMINATIONDATE FROM USERS WHERE USER_ID = '{uid}'")[0]
         assert active == "0" and ended != "NULL"
-        rows(lab, f"CALL ACTIVATE_USER('{uid}')")
-        ent = scalar(lab, "SELECT MIN(ENT_ID) FROM ENTITLEMENTS")
-        rows(lab, f"CALL ADD_ENTITLEMENT_TO_USER('{uid}', {ent})")
-        rows(lab, f"CALL ADD_ENTITLEMENT_TO_USER('{uid}', {ent})")
-        assert len(rows(lab, f"CALL GET_USER_ENTITLEMENT('{uid}')")) == 1
-        rows(lab, f"CALL REMOVE_ENTITLEMENT_FROM_USER('{uid}', {ent})")
-        assert rows(lab, f"CALL GET_USER_ENTITLEMENT('{uid}')") == []
+        q(f"CALL ACTIVATE_USER('{uid}')")
+        ent = scalar(lab, "SELECT MIN(ENT_ID) FROM ENTITLEMENTS", verify_db)
+        q(f"CALL ADD_ENTITLEMENT_TO_USER('{uid}', {ent})")
+        q(f"CALL ADD_ENTITLEMENT_TO_USER('{uid}', {ent})")
+        assert len(q(f"CALL GET_USER_ENTITLEMENT('{uid}')")) == 1
+        q(f"CALL REMOVE_ENTITLEMENT_FROM_USER('{uid}', {ent})")
+        assert q(f"CALL GET_USER_ENTITLEMENT('{uid}')") == []
     finally:
-        run_sql(lab, f"DELETE FROM USERS WHERE USER_ID = '{uid}'")
+        run_sql(lab, f"DELETE FROM USERS WHERE USER_ID = '{uid}'", verify_db)
+
+
+def test_the_verification_database_mirrors_the_demo(lab, verify_db):
+    """Checks that write use a copy with the same procedures; the copy starts as the demo data."""
+    for table in ("USERS", "ENTITLEMENTS", "USERENTITLEMENTS"):
+        query = f"SELECT COUNT(*) FROM {table}"
+        assert scalar(lab, query) == scalar(lab, query, verify_db), table
+    assert rows(lab, "SHOW PROCEDURE STATUS WHERE Db = DATABASE()", verify_db), "no procedures in " + verify_db
 
 
 # --- DBGate ----------------------------------------------------------------------------------------
@@ -225,7 +234,7 @@ class DbGate:
             headers["Authorization"] = f"Bearer {token}"
         req = urllib.request.Request(self.base + path, json.dumps(body).encode(), headers, method="POST")
         try:
-            with urllib.request.urlopen(req, timeout=15) as resp:  # noqa: S310 - the lab's own URL
+            with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - the lab's own URL
                 return resp.status, json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode(errors="replace")
@@ -272,6 +281,30 @@ def test_dbgate_reads_the_entitlements_table(lab, dbgate):
     status, data = dbgate.post("/database-connections/sql-select", query, dbgate.login(lab))
     assert status == 200 and isinstance(data, dict), data
     assert len(data.get("rows", [])) >= 1, data
+
+
+def test_dbgate_shows_every_procedure_body(lab, dbgate):
+    """The procedures are what the JDBC lab is there to show: DBGate must read their bodies."""
+    body = {"conid": "lab", "database": lab.cfg.jdbc.database}
+    token = dbgate.login(lab)
+
+    def structure() -> dict:  # DBGate loads a database's structure in the background: poll
+        status, data = dbgate.post("/database-connections/structure", body, token)
+        assert status == 200 and isinstance(data, dict), data
+        return data if data.get("procedures") else {}
+
+    data = lab.wait(structure, timeout=60)
+    shown = {p.get("pureName"): str(p.get("createSql") or "") for p in data.get("procedures", [])}
+    missing = sorted(set(PROCEDURES) - set(shown))
+    assert not missing, f"DBGate lists no {missing}"
+    empty = [name for name in PROCEDURES if "BEGIN" not in shown[name].upper()]
+    assert not empty, f"DBGate shows no body for {empty}: {shown[empty[0]][:200]!r}"
+
+
+def test_application_user_reads_routine_bodies_without_ddl(lab):
+    body = scalar(lab, "SELECT COUNT(*) FROM information_schema.ROUTINES "
+                       "WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_DEFINITION IS NOT NULL")  # fmt: skip
+    assert int(body) >= len(PROCEDURES)
 
 
 # --- Okta agents: defined only when the Docker lab runs them (their RPMs were in packages/), so a lab

@@ -11,13 +11,23 @@ import pytest
 
 from lab.company import load_company
 from lab.jdbc.container import DbContainer, build_image, write_sql
-from lab.jdbc.sql import PROCEDURES, USER_PARAMS, VIEWS, classify_error, render_sql
+from lab.jdbc.sql import (
+    EXTRA_USER_COLUMNS,
+    PROCEDURES,
+    SERVER_PROCEDURES,
+    USER_COLUMNS,
+    USER_PARAMS,
+    VIEWS,
+    classify_error,
+    render_sql,
+)
 from lab.runner import Runner
 from tests.conftest import require_docker
 
 pytestmark = pytest.mark.docker
 
 NULLS = [None] * 19  # parameters 6..24 of CREATE_USER / UPDATE_USER
+READ_WIDTH = len(USER_COLUMNS) + len(EXTRA_USER_COLUMNS)  # the public lab's 25, then EXTERNALID
 
 
 _engine_or_fail = require_docker
@@ -99,13 +109,15 @@ def test_seed_counts_match_the_company(cur):
 def test_user_ids_are_ldap_logins(cur):
     row = call(cur, "GET_USER_BY_ID", "luke.skywalker@galaxy.local")
     assert row and row[0][1] == "luke.skywalker@galaxy.local"
-    assert len(row[0]) == 25
+    assert len(row[0]) == READ_WIDTH
     assert call(cur, "GET_USER_BY_ID", "c-3po@galaxy.local")
+    assert call(cur, "GET_USER_BY_ID", "LUKE.SKYWALKER@GALAXY.LOCAL") == []  # USER_ID is case-exact
+    assert call(cur, "GET_USER_ENTITLEMENT", "Luke.Skywalker@galaxy.local") == []
 
 
 def test_every_procedure_and_view_exists(cur):
     cur.execute("SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()")
-    assert set(PROCEDURES) <= {r[0] for r in cur.fetchall()}
+    assert set(PROCEDURES) | set(SERVER_PROCEDURES) <= {r[0] for r in cur.fetchall()}
     cur.execute("SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()")
     assert set(VIEWS) == {r[0] for r in cur.fetchall()}
 
@@ -131,7 +143,9 @@ def test_application_user_cannot_change_the_schema(cur):
 
 def test_get_procedures_return_rows_and_empty_sets(cur):
     active = call(cur, "GET_ACTIVEUSERS")
-    assert len(active) >= 15 and all(len(r) == 25 for r in active)
+    assert len(active) >= 15 and all(len(r) == READ_WIDTH for r in active)
+    everyone = call(cur, "GET_ALL_USERS")
+    assert len(everyone) >= len(active) and all(len(r) == READ_WIDTH for r in everyone)
     assert [r[0] for r in call(cur, "GET_ALL_ENTITLEMENTS")] == list(range(1, 11))
     ents = call(cur, "GET_USER_ENTITLEMENT", "luke.skywalker@galaxy.local")
     assert sorted(r[4] for r in ents) == [1, 2, 3, 6, 7, 9]

@@ -2,12 +2,13 @@
 of a changed procedure template applied to the existing database without losing rows, explicit
 re-apply, the guide and the demo card, and bad .env input rejected before anything starts.
 
-Only `db` and `dbgate` are started: the other jdbc services (scim, okta-scim, okta-opp) have their
-own tests.
+`db`, `dbgate` and `scim` are started (the vendor agents okta-scim and okta-opp have their own
+tests); `lab verify` must leave the demo tables exactly as it found them (CHECKSUM TABLE).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,7 +21,8 @@ import pytest
 from lab import RESOURCES
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-SERVICES = ("db", "dbgate")
+SERVICES = ("db", "dbgate", "scim")
+DEMO_TABLES = ("USERS", "ENTITLEMENTS", "USERENTITLEMENTS")
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +69,23 @@ def db_sql(handle, query: str) -> str:
     return proc.stdout
 
 
-def test_up_then_verify_passes(started):
-    proc = started.run("verify", *SERVICES, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def demo_checksums(handle) -> str:
+    return db_sql(handle, "CHECKSUM TABLE " + ", ".join(DEMO_TABLES))
+
+
+def test_up_then_verify_passes_and_leaves_the_demo_data_unchanged(started):
+    before = demo_checksums(started)
+    counts = db_sql(started, "SELECT COUNT(*) FROM USERS")
+    for _ in range(2):  # a second run must not grow anything either
+        proc = started.run("verify", *SERVICES, "--json", check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        passed = {r["name"] for r in json.loads(proc.stdout)["results"] if r["outcome"] == "passed"}
+        writers = ("scim2_tester", "demo_scenario", "provisioning_round_trip")
+        assert all(any(w in name for name in passed) for w in writers), sorted(passed)
+        assert demo_checksums(started) == before
+        assert db_sql(started, "SELECT COUNT(*) FROM USERS") == counts
+    verify_db = f"{started.cfg.jdbc.database}_verify"
+    assert db_sql(started, f"SELECT COUNT(*) FROM {verify_db}.USERS WHERE USER_ID LIKE 'verify.demo@%'").strip() == "1"
 
 
 def test_second_up_changes_nothing(started):
@@ -100,7 +116,8 @@ def test_changed_procedure_template_upgrades_the_database(started, tmp_path):
     checkout = tmp_path / "checkout"
     for part in ("lab", "compose", "templates", "tests/infra"):
         shutil.copytree(RESOURCES / part, checkout / part, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(RESOURCES / ".env.example", checkout / ".env.example")
+    for name in (".env.example", "pyproject.toml", "README.md"):  # the scim image packs the toolkit
+        shutil.copy(RESOURCES / name, checkout / name)
     template = checkout / "templates" / "sql" / "procedures.sql.j2"
     marker = "SELECT ENT_ID, ENT_NAME, ENT_DESCRIPTION FROM ENTITLEMENTS ORDER BY ENT_ID;"
     text = template.read_text()

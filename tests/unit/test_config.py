@@ -97,6 +97,37 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     assert (tmp_path / ".env").read_text() != before
 
 
+def test_an_older_env_gets_only_its_missing_secrets(tmp_path: Path) -> None:
+    """A .env from before a stack existed: one line names the key and the fix; --add-missing adds
+    just the missing generated secrets, keeps every other byte, and a second run changes nothing."""
+    lab_cli(tmp_path, "init")
+    env = tmp_path / ".env"
+    old = "".join(line for line in env.read_text().splitlines(keepends=True) if not line.startswith("RADIUS_SECRET="))
+    env.write_text(old)
+    proc = lab_cli(tmp_path, "config", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: RADIUS_SECRET is missing — run `lab init --add-missing` to generate it (keeps every other value)"
+    ]
+    proc = lab_cli(tmp_path, "init", "--add-missing")
+    assert "RADIUS_SECRET" in proc.stdout and "RADIUS_TOTP_KEY" not in proc.stdout
+    text = env.read_text()
+    assert text.startswith(old) and oct(env.stat().st_mode & 0o777) == "0o600"
+    added = [line for line in text[len(old):].splitlines() if line.startswith("RADIUS_SECRET=")]
+    assert len(added) == 1 and len(added[0].split("=", 1)[1]) >= 12
+    lab_cli(tmp_path, "config")
+    again = lab_cli(tmp_path, "init", "--add-missing")
+    assert "nothing changed" in again.stdout and env.read_text() == text
+    assert added[0].split("=", 1)[1] not in again.stdout + proc.stdout  # names only, never values
+
+
+def test_add_missing_creates_a_missing_env_and_refuses_force(tmp_path: Path) -> None:
+    lab_cli(tmp_path, "init", "--add-missing")
+    assert (tmp_path / ".env").is_file()
+    proc = lab_cli(tmp_path, "init", "--add-missing", "--force", check=False)
+    assert proc.returncode == 2 and "--add-missing" in proc.stderr
+
+
 def test_config_redacts_secrets_and_derives_base_dn(tmp_path: Path) -> None:
     env = write_env(tmp_path, {"LDAP_DOMAIN": "acme.example"})
     proc = lab_cli(tmp_path, "config")

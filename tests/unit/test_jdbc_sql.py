@@ -10,6 +10,7 @@ import pytest
 from lab.company import Company, Entitlement, Person, generate_company, load_company
 from lab.jdbc.sql import (
     PROCEDURES,
+    SERVER_PROCEDURES,
     USER_COLUMNS,
     USER_PARAMS,
     VIEWS,
@@ -41,6 +42,27 @@ def test_every_procedure_and_view_is_create_or_replace(galaxy):
         assert f"CREATE OR REPLACE PROCEDURE {name}(" in galaxy["procedures"]
     for name in VIEWS:
         assert f"CREATE OR REPLACE VIEW {name} AS" in galaxy["views"]
+
+
+def test_user_id_is_case_exact_and_the_upgrade_is_in_the_schema(galaxy):
+    schema = galaxy["schema"]
+    assert "USER_ID         VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL" in schema
+    assert "USERNAME        VARCHAR(100) NOT NULL" in schema  # table default: case-insensitive
+    upgrade = schema.split("CREATE PROCEDURE LAB_UPGRADE_SCHEMA()")[1]
+    assert "COLLATE utf8mb4_bin" in upgrade and "ADD COLUMN EXTERNALID" in upgrade
+    assert schema.rstrip().endswith("CALL LAB_UPGRADE_SCHEMA();\nDROP PROCEDURE LAB_UPGRADE_SCHEMA;")
+    assert len(list(split_statements(schema))) == 8  # 3 tables, widen, drop+create+call+drop upgrade
+
+
+def test_server_operations_match_their_procedures():
+    from lab.scim.operations import SERVER_OPERATION_NAMES, load_operations
+
+    ops = load_operations()
+    procs = render_sql(load_company("galaxy"), "galaxy.local")["procedures"]
+    for name in SERVER_OPERATION_NAMES:
+        called = ops[name].procedure.text.split("CALL ", 1)[1].split("(", 1)[0]
+        assert called in SERVER_PROCEDURES and f"CREATE OR REPLACE PROCEDURE {called}(" in procs
+    assert [op.name for op in ops] == [op.name for op in ops if op.name not in SERVER_OPERATION_NAMES]
 
 
 def test_mysql_dialect_drops_and_creates_procedures():
@@ -122,7 +144,7 @@ def test_seed_batches_10000_users_quickly():
 
 def test_split_statements_honours_delimiter(galaxy):
     statements = list(split_statements(galaxy["procedures"]))
-    assert len(statements) == 15  # 5 helpers + 10 procedures
+    assert len(statements) == 17  # 5 helpers + 10 procedures + 2 for the SCIM server
     assert all(s.startswith("CREATE OR REPLACE PROCEDURE") for s in statements)
     assert all(s.rstrip().endswith("END") for s in statements)
     assert "DELIMITER" not in "".join(statements)

@@ -7,13 +7,13 @@ from pydantic import ValidationError
 
 from lab.settings.radius import RadiusSettings
 
-SECRETS = {"RADIUS_SECRET": "s" * 24, "RADIUS_TOTP_KEY": "k" * 32}
+SECRETS = {"RADIUS_SECRET": "s" * 16, "RADIUS_TOTP_KEY": "k" * 32}
 
 
 def test_defaults_and_secrets_are_generated() -> None:
     s = RadiusSettings.model_validate(SECRETS)
     assert (s.port, s.timeout, s.max_rounds) == (1812, 60, 5)
-    assert RadiusSettings.secret_keys(generated_only=True) == {"RADIUS_SECRET": 24, "RADIUS_TOTP_KEY": 32}
+    assert RadiusSettings.secret_keys(generated_only=True) == {"RADIUS_SECRET": 16, "RADIUS_TOTP_KEY": 32}
 
 
 @pytest.mark.parametrize(

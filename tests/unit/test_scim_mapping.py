@@ -48,7 +48,10 @@ def test_row_maps_to_core_enterprise_and_lab_attributes() -> None:
     assert u[ENTERPRISE]["manager"] == {"value": "obiwan@galaxy.local", "displayName": "Obi-Wan Kenobi"}
     assert u[ENTERPRISE]["employeeNumber"] == "10021"
     assert u[LAB] == {"hireDate": "2025-01-15"}
-    assert u["entitlements"] == [{"value": "1", "display": "VPN Access"}, {"value": "3", "display": "AWS Console"}]
+    assert u["entitlements"] == [
+        {"value": "1", "display": "VPN Access", "type": "Entitlement"},
+        {"value": "3", "display": "AWS Console", "type": "Entitlement"},
+    ]
     assert "password" not in u and "PASSWORD_HASH" not in json.dumps(u)
     assert "nickName" not in u  # empty string = absent
     assert u["meta"]["location"] == "https://h/scim/v2/Users/luke@galaxy.local"
@@ -87,7 +90,35 @@ def test_bad_documents_are_scim_400(body: Any, scim_type: str, message: str) -> 
 
 def test_known_but_unstored_attributes_are_accepted() -> None:
     doc = canonical_user({"schemas": [CORE], "userName": "a", "externalId": "e1", "locale": "en"}, for_create=True)
-    assert doc == {"userName": "a"}
+    assert doc == {"userName": "a", "externalId": "e1"}  # externalId has its column (EXTERNALID)
+
+
+def test_enterprise_attributes_without_a_column_are_accepted_and_ignored() -> None:
+    """costCenter and division (RFC 7643 §4.3) are ignored like locale: in POST/PUT and PATCH alike."""
+    extra = {"costCenter": "4130", "division": "Theme Park", "department": "D"}
+    doc = canonical_user({"schemas": [CORE, ENTERPRISE], "userName": "a", ENTERPRISE: extra}, for_create=True)
+    assert doc == {"userName": "a", ENTERPRISE: {"department": "D"}}
+    base = {"userName": "a", ENTERPRISE: {"department": "D"}}
+    for op in (
+        {"op": "replace", "path": f"{ENTERPRISE}:costCenter", "value": "1"},
+        {"op": "add", "value": {f"{ENTERPRISE}:division": "x"}},
+        {"op": "replace", "value": {ENTERPRISE: {"costCenter": "1", "division": "x"}}},
+        {"op": "replace", "path": ENTERPRISE, "value": {"costCenter": "1"}},
+        {"op": "remove", "path": f"{ENTERPRISE}:costCenter"},
+        {"op": "replace", "value": {"locale": "en", "externalId": "e2"}},
+    ):
+        out = apply_patch(base, _patch(op))
+        assert out[ENTERPRISE] == {"department": "D"}, op
+    assert apply_patch(base, _patch({"op": "replace", "value": {"externalId": "e2"}}))["externalId"] == "e2"
+
+
+def test_entitlement_items_with_type_display_and_primary_are_accepted() -> None:
+    """RFC 7643 §2.4 sub-attributes; Okta's governance apps send `type`."""
+    items = [{"value": "1", "type": "Entitlement", "display": "VPN Access", "primary": True}, {"value": 3}]
+    doc = canonical_user({"schemas": [CORE], "userName": "a", "entitlements": items}, for_create=True)
+    assert doc["entitlements"] == [{"value": "1", "type": "Entitlement", "display": "VPN Access"}, {"value": "3"}]
+    out = apply_patch({"userName": "a"}, _patch({"op": "add", "path": "entitlements", "value": items[:1]}))
+    assert [e["value"] for e in out["entitlements"]] == ["1"]
 
 
 def _patch(*ops: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +152,11 @@ def test_patch_replace_add_remove() -> None:
         ([{"op": "replace", "path": "id", "value": "other"}], "mutability"),
         ([{"op": "replace", "value": {"id": "other"}}], "mutability"),
         ([{"op": "replace", "path": f"{LAB}:hireDate", "value": "2020-01-01"}], "mutability"),
+        # the same read-only attributes without a path: the same answer (RFC 7644 §3.5.2)
+        ([{"op": "replace", "value": {LAB: {"hireDate": "2020-01-01"}}}], "mutability"),
+        ([{"op": "add", "value": {f"{LAB}:terminationDate": "2020-01-01"}}], "mutability"),
+        ([{"op": "replace", "path": LAB, "value": {"hireDate": "2020-01-01"}}], "mutability"),
+        ([{"op": "remove", "path": LAB}], "mutability"),
         ([{"op": "remove", "path": "userName"}], "invalidValue"),
         ([{"op": "remove"}], "noTarget"),
         ([{"op": "move", "path": "title"}], "invalidSyntax"),
@@ -172,7 +208,8 @@ def test_onprem_header_is_decoded_and_validated() -> None:
     ("value", "message"),
     [
         ("%%%not-base64", "not valid base64"),
-        (base64.b64encode(b"not json").decode(), "does not decode to JSON"),
+        (base64.b64encode(b"not json").decode(), "X-OKTA-ONPREM-DATA is not valid JSON"),
+        (base64.b64encode(b"[" * 12000).decode(), "deeper than 32 levels"),  # was a RecursionError
         (base64.b64encode(b"[1, 2]").decode(), "JSON object"),
         (encode_onprem_header({"username": "u"}), "no jdbcUrl"),
         (encode_onprem_header({"jdbcUrl": "postgres://x/y"}), "must look like jdbc:mysql"),

@@ -109,6 +109,7 @@ def test_default_map_has_the_lookup_and_still_ten_operations() -> None:
     ops = load_operations()
     assert ops.lookup is not None and ops.lookup.sql.startswith("SELECT USER_ID, USERNAME")
     assert "WHERE" not in ops.lookup.sql  # every user, active or not
+    assert "EXTERNALID" in ops.lookup.sql  # like get_all_users, so a filtered user has its externalId
     assert len(list(ops)) == 10 and "find_users" not in ops.to_dict()["operations"]
     assert load_operations(kind="sql").lookup == ops.lookup
 
@@ -126,6 +127,14 @@ def test_overriding_get_users_alone_turns_the_lookup_off() -> None:
     )
     assert both.lookup == Lookup("find_users", "Find Users (SCIM filters)", "SELECT * FROM PEOPLE")
     assert parse_operations({"find_users": {"enabled": False}}, base).lookup is None
+
+
+def test_overriding_get_all_users_alone_turns_the_lookup_off() -> None:
+    # find_users stands in for get_all_users (the filters' fallback): a new one may read other rows
+    all_users = {"get_all_users": {"kind": "sql", "statement": "SELECT * FROM PEOPLE", "params": []}}
+    ops = parse_operations(all_users, load_operations())
+    assert ops.lookup is None and ops.entitlement_lookup is not None
+    assert ops["get_all_users"].statement == "SELECT * FROM PEOPLE"
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,12 @@
 -- Widths: the public lab's short MOBILEPHONE(50)/ZIPCODE(20)/COUNTRYCODE(10)/EMPLOYEENUMBER(50) are
 -- widened to 100, like the other SCIM-mapped text columns (RFC 7643 §4.1.2 sets no limit); an older
 -- database is widened in place by the ALTER TABLE below (a no-op once the columns match).
+-- USER_ID is case-exact (utf8mb4_bin: RFC 7643 §3.1 makes `id` caseExact); USERNAME stays
+-- case-insensitive. EXTERNALID (SCIM `externalId`, not a public-lab column) is added by
+-- LAB_UPGRADE_SCHEMA, which also brings an older database's USER_ID to utf8mb4_bin in place.
 
 CREATE TABLE IF NOT EXISTS USERS (
-  USER_ID         VARCHAR(100) NOT NULL,
+  USER_ID         VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
   USERNAME        VARCHAR(100) NOT NULL,
   FIRSTNAME       VARCHAR(100) NOT NULL,
   LASTNAME        VARCHAR(100) NOT NULL,
@@ -54,7 +57,7 @@ CREATE TABLE IF NOT EXISTS ENTITLEMENTS (
 
 CREATE TABLE IF NOT EXISTS USERENTITLEMENTS (
   USERENTITLEMENT_ID CHAR(36)     NOT NULL DEFAULT (UUID()),
-  USER_ID            VARCHAR(100) NOT NULL,
+  USER_ID            VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
   ENT_ID             INT          NOT NULL,
   ASSIGNEDDATE       DATETIME     NOT NULL DEFAULT CURRENT_TIMESTAMP,
   PRIMARY KEY (USERENTITLEMENT_ID),
@@ -65,3 +68,37 @@ CREATE TABLE IF NOT EXISTS USERENTITLEMENTS (
   CONSTRAINT fk_entitlement FOREIGN KEY (ENT_ID) REFERENCES ENTITLEMENTS (ENT_ID)
     ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- In-place upgrade of a database made by an older lab (each step a no-op once done; rows kept):
+-- USER_ID case-exact in both tables (the foreign key is dropped and re-added around the change, as
+-- MariaDB requires), then the EXTERNALID column. DDL commits per statement: a step interrupted
+-- half-way is finished by the next apply, since every step tests what is still missing.
+DELIMITER $$
+DROP PROCEDURE IF EXISTS LAB_UPGRADE_SCHEMA$$
+CREATE PROCEDURE LAB_UPGRADE_SCHEMA()
+BEGIN
+  IF EXISTS (SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()
+             AND TABLE_NAME IN ('USERS', 'USERENTITLEMENTS') AND COLUMN_NAME = 'USER_ID'
+             AND COLLATION_NAME <> 'utf8mb4_bin') THEN
+    IF EXISTS (SELECT 1 FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()
+               AND TABLE_NAME = 'USERENTITLEMENTS' AND CONSTRAINT_NAME = 'fk_user') THEN
+      ALTER TABLE USERENTITLEMENTS DROP FOREIGN KEY fk_user;
+    END IF;
+    ALTER TABLE USERS MODIFY COLUMN USER_ID VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL;
+    ALTER TABLE USERENTITLEMENTS
+      MODIFY COLUMN USER_ID VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()
+                 AND TABLE_NAME = 'USERENTITLEMENTS' AND CONSTRAINT_NAME = 'fk_user') THEN
+    ALTER TABLE USERENTITLEMENTS ADD CONSTRAINT fk_user FOREIGN KEY (USER_ID) REFERENCES USERS (USER_ID)
+      ON DELETE CASCADE ON UPDATE CASCADE;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()
+                 AND TABLE_NAME = 'USERS' AND COLUMN_NAME = 'EXTERNALID') THEN
+    ALTER TABLE USERS ADD COLUMN EXTERNALID VARCHAR(255) NULL;
+  END IF;
+END$$
+DELIMITER ;
+
+CALL LAB_UPGRADE_SCHEMA();
+DROP PROCEDURE LAB_UPGRADE_SCHEMA;
