@@ -41,11 +41,23 @@ STATUS_TEXT = "Scim Server is running."
 Handler = Callable[..., Any]  # (request, service[, body]) -> resource | None
 
 
+try:  # orjson (the `scim` extra): 7x faster than json on a user, 15x on a page of 100 (docs/scim.md)
+    import orjson
+
+    def _dumps(content: Any) -> bytes:
+        return orjson.dumps(content)
+
+except ImportError:  # pragma: no cover - the same bytes, slower
+
+    def _dumps(content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 class ScimResponse(JSONResponse):
     media_type = SCIM_JSON
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        return _dumps(content)
 
 
 def create_app(config: ServerConfig, backend: Backend | None = None) -> Starlette:

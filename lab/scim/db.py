@@ -22,13 +22,18 @@ import pymysql.cursors
 from pymysql.constants import CLIENT
 
 from lab.scim.errors import ScimError, bad_request, conflict, not_found
-from lab.scim.operations import Operation, OperationMap, to_pyformat
+from lab.scim.operations import Lookup, Operation, OperationMap, to_pyformat
 
 #: MySQL client errors meaning "the connection is gone" (server restarted, timed out, ...).
 _CONNECTION_LOST = {2003, 2006, 2013, 2055, 0}
 _IDLE_PING_SECONDS = 30.0
-#: List operations whose results are cached briefly (see Database.call).
-_LISTS = frozenset({"get_users", "get_all_users"})
+#: How long an import may page through one "get users" snapshot (pages after the first).
+SNAPSHOT_SECONDS = 300.0
+_MAX_COMPILED = 256
+#: Reads without parameters kept for `list_cache_seconds`: "get users" (paging), "get all users"
+#: (the filters SQL cannot answer) and "get all entitlements" (read by every create or update
+#: that names entitlements, and by /Schemas).
+_CACHED = frozenset({"get_users", "get_all_users", "get_all_entitlements"})
 _JDBC = re.compile(r"^jdbc:(mysql|mariadb)://", re.IGNORECASE)
 
 
@@ -150,32 +155,73 @@ class Pool:
 class Database:
     """Runs connector operations by name against one pool."""
 
-    def __init__(self, pool: Pool, operations: OperationMap, list_cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self, pool: Pool, operations: OperationMap, list_cache_seconds: float = 5.0, dialect: str = "mariadb"
+    ) -> None:
         self.pool = pool
         self.operations = operations
         self.list_cache_seconds = list_cache_seconds
+        self.dialect = dialect
         self._compiled: dict[str, str] = {}
-        self._lists: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._texts: dict[str, str] = {}
+        self._cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._sorted: tuple[float, list[dict[str, Any]]] | None = None
 
     def call(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Run operation `name`, binding `values[field]` for each of its params, in order.
 
-        "get users" and "get all users" results are kept for a few seconds so that paging through
-        a large list (startIndex/count) does not re-run it per page; any write through this server
-        drops them.
+        "get users", "get all users" and "get all entitlements" results are kept for a few seconds
+        (paging through a large list does not re-run it per page; a create does not re-read the
+        entitlements); any write through this server drops them.
         """
-        if name in _LISTS:
-            cached = self._lists.get(name)
+        if name in _CACHED:
+            cached = self._cache.get(name)
             if cached and time.monotonic() - cached[0] < self.list_cache_seconds:
                 return cached[1]
         elif not name.startswith("get_"):
-            self._lists = {}
+            self._cache.clear()
+            self._sorted = None
         rows = self.call_many([(name, values)])[0]
-        if name in _LISTS:
-            self._lists[name] = (time.monotonic(), rows)
+        if name in _CACHED:
+            self._cache[name] = (time.monotonic(), rows)
         elif not name.startswith("get_"):
-            self._lists = {}
+            self._cache.clear()
+            self._sorted = None
         return rows
+
+    def sorted_users(self, *, fresh: bool) -> list[dict[str, Any]]:
+        """ "get users" rows ordered by USER_ID, from a snapshot an import pages through.
+
+        `fresh` (a list's first page) re-reads after `list_cache_seconds`; later pages reuse the
+        snapshot for up to SNAPSHOT_SECONDS, so that paging 100,000 users neither re-reads nor
+        re-sorts them per page. Any write through this server drops it.
+        """
+        snap = self._sorted
+        now = time.monotonic()
+        if snap is not None and now - snap[0] < (self.list_cache_seconds if fresh else SNAPSHOT_SECONDS):
+            return snap[1]
+        rows = sorted(self.call("get_users", {}), key=lambda r: str(r.get("USER_ID")))
+        self._sorted = (now, rows)
+        return rows
+
+    def query(self, lookup: Lookup, items: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
+        """Run statements built around `lookup` (lab.scim.sqlfilter) in one round trip.
+
+        Texts use JDBC `?` placeholders; they are made only from the validated lookup and the
+        fixed filter columns, and every value is bound by the driver.
+        """
+        batch = []
+        for text, args in items:
+            statement = self._texts.get(text)
+            if statement is None:
+                if len(self._texts) > _MAX_COMPILED:
+                    self._texts.clear()
+                statement = self._texts[text] = to_pyformat(text)
+            batch.append((statement, args))
+        try:
+            return self.pool.run_batch(batch)
+        except pymysql.err.MySQLError as exc:
+            raise map_db_error(lookup, exc) from None
 
     def call_many(self, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
         """Run several operations in one database round trip (reads); rows per operation."""
@@ -192,7 +238,7 @@ class Database:
             raise map_db_error(self.operations[calls[0][0]], exc) from None
 
 
-def map_db_error(op: Operation, exc: pymysql.err.MySQLError) -> ScimError:
+def map_db_error(op: Operation | Lookup, exc: pymysql.err.MySQLError) -> ScimError:
     """Turn a driver error (including procedure SIGNAL messages) into a SCIM error."""
     code = _code(exc)
     message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)

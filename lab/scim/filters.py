@@ -1,7 +1,8 @@
 """SCIM filter expressions (RFC 7644 §3.4.2.2): parsed into a tree and evaluated in Python.
 
-Filters are never turned into SQL: the server runs the configured "get users" operation and
-evaluates the tree against the resulting SCIM resources, so a filter cannot inject anything.
+The server evaluates the tree against SCIM resources built from "get all users" (every user,
+active or not); the few filters a database can answer are translated to parameterised SQL
+instead (lab.scim.sqlfilter), and their string conditions re-checked here.
 """
 
 from __future__ import annotations

@@ -11,12 +11,17 @@ Public API (stable; `lab jdbc guide` imports it):
 - `OperationMap[name] -> Operation` with `.kind`, `.statement`, `.params`, `.procedure`, `.sql`
 - `parse_operations(data, base=None) -> OperationMap` (used for the `X-OKTA-ONPREM-DATA` header)
 - `to_pyformat(statement) -> str` (JDBC `?` to the DB-API `%s` style PyMySQL uses)
+- `SERVER_OPERATION_NAMES`: `get_all_users` and `set_external_id`, operations only this server
+  runs (in the map like the ten, not iterated with them, not printed by the guide)
+- `OperationMap.lookup` / `.entitlement_lookup -> Lookup | None`: the server's `find_users` and
+  `find_user_entitlements` SELECTs (not connector operations, not printed by the guide): SCIM
+  filters narrow the first in SQL (lab.scim.sqlfilter); a page's entitlements come from the second
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -46,6 +51,14 @@ OPERATION_NAMES: tuple[str, ...] = (
 #: every user, active or not, which filters search (RFC 7644 §3.4.2), and storing `externalId`.
 SERVER_OPERATION_NAMES: tuple[str, ...] = ("get_all_users", "set_external_id")
 ALL_OPERATION_NAMES = OPERATION_NAMES + SERVER_OPERATION_NAMES
+
+#: Lookups the server adds to the operations (plain SELECTs with no console equivalent).
+LOOKUP_NAMES: tuple[str, ...] = ("find_users", "find_user_entitlements")
+#: The operations each lookup reads like: overriding one of them and not the lookup turns it off.
+LOOKUP_OF: dict[str, tuple[str, ...]] = {
+    "find_users": ("get_users", "get_all_users"),
+    "find_user_entitlements": ("get_user_entitlements",),
+}
 
 #: The 25 columns of the lab's USERS table, in table order.
 USER_COLUMNS: tuple[str, ...] = (
@@ -137,11 +150,38 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """`find_users`: a SELECT of user rows (every user, active or not) that SCIM filters narrow.
+
+    Not a connector operation: the server wraps it as `SELECT * FROM (<sql>) L WHERE ...` for
+    the filters the database can answer (lab.scim.sqlfilter). No placeholders; `id_column` orders
+    the pages.
+    """
+
+    name: str
+    label: str
+    sql: str
+    id_column: str = "USER_ID"
+
+
+@dataclass(frozen=True)
 class OperationMap:
-    """All operations by name; iterating gives the connector's ten, in console order."""
+    """All operations by name (iterating gives the connector's ten, in console order), plus the
+    optional lookups (`find_users`, `find_user_entitlements`)."""
 
     operations: Mapping[str, Operation]
     source: str = "default"
+    lookups: Mapping[str, Lookup] = field(default_factory=dict)
+
+    @property
+    def lookup(self) -> Lookup | None:
+        """`find_users`, if configured."""
+        return self.lookups.get("find_users")
+
+    @property
+    def entitlement_lookup(self) -> Lookup | None:
+        """`find_user_entitlements`, if configured."""
+        return self.lookups.get("find_user_entitlements")
 
     def __getitem__(self, name: str) -> Operation:
         return self.operations[name]
@@ -155,7 +195,7 @@ class OperationMap:
     def with_kind(self, kind: Kind) -> OperationMap:
         """Every operation switched to `kind`."""
         ops = {name: replace(op, kind=kind) for name, op in self.operations.items()}
-        return OperationMap(ops, self.source)
+        return OperationMap(ops, self.source, self.lookups)
 
     def to_dict(self) -> dict[str, Any]:
         """`operations`: the connector's ten (what Okta's console takes); `server_operations`: the
@@ -258,9 +298,21 @@ def _parse(data: Mapping[str, Any], base: OperationMap | None, source: str, kind
     if isinstance(extra, Mapping):
         entries = {**entries, **extra}
     ops: dict[str, Operation] = dict(base.operations) if base else {}
+    lookups: dict[str, Lookup] = dict(base.lookups) if base else {}
+    for name, operations in LOOKUP_OF.items():
+        if any(op in entries for op in operations) and name not in entries:
+            lookups.pop(name, None)  # the inherited lookup may not read what the new operation reads
     for name, entry in entries.items():
+        if name in LOOKUP_NAMES:
+            found, errs = _parse_lookup(str(name), entry, lookups.get(name), source)
+            problems.extend(errs)
+            if found is None:
+                lookups.pop(name, None)
+            else:
+                lookups[name] = found
+            continue
         if name not in ALL_OPERATION_NAMES:
-            hint = f"use {', '.join(ALL_OPERATION_NAMES)}"
+            hint = f"use {', '.join(ALL_OPERATION_NAMES + LOOKUP_NAMES)}"
             problems.append(Problem(f"{source}: unknown operation {name!r}", hint))
             continue
         if not isinstance(entry, Mapping):
@@ -275,7 +327,31 @@ def _parse(data: Mapping[str, Any], base: OperationMap | None, source: str, kind
         problems.append(Problem(f"{source}: operations missing: {', '.join(missing)}"))
     if problems:
         raise ConfigError(*problems)
-    return OperationMap(ops, source)
+    return OperationMap(ops, source, lookups)
+
+
+def _parse_lookup(name: str, entry: Any, base: Lookup | None, source: str) -> tuple[Lookup | None, list[Problem]]:
+    """`find_users: {sql: SELECT ..., id_column: USER_ID}`; `find_users: {enabled: false}` turns it off."""
+    where = f"{source}: {name}"
+    if not isinstance(entry, Mapping):
+        return base, [Problem(f"{where} is not a mapping")]
+    if entry.get("enabled", True) is False:
+        return None, []
+    text = " ".join(str(entry.get("sql", base.sql if base else "") or "").split()).rstrip(";")
+    id_column = str(entry.get("id_column", base.id_column if base else "USER_ID")).strip().upper()
+    problems: list[Problem] = []
+    if not text.upper().startswith("SELECT "):
+        problems.append(Problem(f"{where}: the lookup must be one SELECT statement", "see docs/scim.md"))
+    if count_placeholders(text):
+        problems.append(Problem(f"{where}: the lookup takes no `?` parameters", "the server adds the conditions"))
+    if ";" in _unquoted(text):
+        problems.append(Problem(f"{where}: only one statement is allowed", "remove the `;`"))
+    if id_column not in USER_COLUMNS:
+        problems.append(Problem(f"{where}: id_column {id_column!r} is not a USERS column", "use USER_ID"))
+    if problems:
+        return base, problems
+    label = str(entry.get("label", base.label if base else name.replace("_", " ").title()))
+    return Lookup(name, label, text, id_column), []
 
 
 def _parse_one(

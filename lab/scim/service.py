@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from lab.scim.errors import bad_request, conflict, not_found
 from lab.scim.filters import Node, equality_on, matches
+from lab.scim.lookup import entitlements_of, find_rows
 from lab.scim.mapping import (
     canonical_user,
     derive_user_id,
@@ -71,9 +72,16 @@ class UserService:
     def search(self, node: Node | None, start: int, count: int) -> Page:
         """RFC 7644 §3.4.2: filter, then page (1-based `start`) through the matches.
 
-        A filter is applied to every user, active or not (`get_all_users`); without a filter the
-        list is what the configured "get users" operation returns (active users by default).
+        A filter is applied to every user, active or not: in SQL through the `find_users` lookup
+        when the database can answer it (lab.scim.lookup), otherwise by the evaluator over
+        `get_all_users`. Without a filter the list is what the configured "get users" operation
+        returns (active users by default), paged through one sorted snapshot.
         """
+        found = find_rows(self.db, node, start, count, self.location)
+        if found is not None:
+            total, rows = found
+            by_user = self._entitlements_of([str(r["USER_ID"]) for r in rows])
+            return Page(total, start, [row_to_user(r, by_user[str(r["USER_ID"])], self.location) for r in rows])
         user_id = equality_on(node, "id") if node is not None else None
         if user_id is not None:
             row = self.row(user_id)
@@ -97,6 +105,9 @@ class UserService:
 
     def _entitlements_of(self, user_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """Entitlement rows per user, fetched in batches of one round trip each."""
+        found = entitlements_of(self.db, user_ids)  # one statement, when configured (lab.scim.lookup)
+        if found is not None:
+            return found
         out: dict[str, list[dict[str, Any]]] = {}
         for i in range(0, len(user_ids), _BATCH):
             chunk = user_ids[i : i + _BATCH]

@@ -335,6 +335,8 @@ def test_lifecycle_create_replace_patch_deactivate(api: httpx.Client, db: DbCont
     row = db_row(db, uid)
     assert row and row["IS_ACTIVE"] == 0 and row["ENTS"] == [2, 4]
     assert api.get(f"/Users/{uid}").json()["active"] is False
+    found = api.get("/Users", params={"filter": f'userName eq "{uid}"'}).json()
+    assert found["totalResults"] == 1 and found["Resources"][0]["active"] is False  # every user (§3.4.2)
     found = api.get("/Users", params={"filter": f'userName eq "{uid.upper()}"'}).json()
     assert [u["id"] for u in found["Resources"]] == [uid]  # filters search every user (RFC 7644 §3.4.2)
     inactive = api.get("/Users", params={"filter": "active eq false", "count": MAX_RESULTS}).json()
@@ -542,11 +544,64 @@ def test_sql_injection_in_every_attribute_is_stored_literally(api: httpx.Client,
 @pytest.mark.parametrize("evil", INJECTIONS)
 def test_sql_injection_in_filters_matches_nothing(api: httpx.Client, db: DbContainer, evil: str) -> None:
     quoted = evil.replace("\\", "\\\\").replace('"', '\\"')
-    for attr in ("userName", "id", "title", "name.givenName"):
-        r = api.get("/Users", params={"filter": f'{attr} eq "{quoted}"'})
-        assert r.status_code == 200 and all(evil in json.dumps(u) for u in r.json()["Resources"])
+    # every attribute, and each form the database answers in SQL (lab.scim.sqlfilter) or not
+    filters = [f'{attr} eq "{quoted}"' for attr in ("userName", "id", "title", "name.givenName", "active")]
+    filters += [
+        f'userName sw "{quoted}"',
+        f'userName eq "{quoted}" and active eq true',
+        f'id eq "{quoted}" and active eq false',
+        f'userName sw "{quoted}" and active eq true and id eq "{quoted}"',
+        f'userName co "{quoted}"',
+        f'userName eq "{quoted}" or id eq "{quoted}"',
+    ]
+    for text in filters:
+        r = api.get("/Users", params={"filter": text})
+        assert r.status_code == 200, r.text
+        assert all(evil in json.dumps(u, ensure_ascii=False) or evil in u["userName"] for u in r.json()["Resources"])
     assert_error(api.get("/Users", params={"filter": evil}), 400, "invalidFilter")
     assert_tables_intact(db)
+
+
+def test_sql_lookup_sees_the_database_now_and_every_user(api: httpx.Client, db: DbContainer) -> None:
+    # A row written behind the server's back is found at once by the SQL lookup (the Python
+    # evaluator reads "get all users", which the server keeps for a few seconds); inactive too,
+    # with its externalId (find_users returns EXTERNALID like get_all_users).
+    uid = "lookup.sql@galaxy.local"
+    conn = db.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO USERS (USER_ID, USERNAME, FIRSTNAME, LASTNAME, EMAIL, IS_ACTIVE, EXTERNALID) "
+                "VALUES (%s, %s, 'Look', 'Up', %s, 0, '00uLOOKUP')",
+                (uid, "Lookup.SQL@galaxy.local", uid),
+            )
+    finally:
+        conn.close()
+    api.get("/Users", params={"count": 1})  # fills the "get users" cache first
+    for text, total in [
+        ('userName eq "LOOKUP.sql@GALAXY.local"', 1),  # userName is case-insensitive
+        ('id eq "lookup.sql@galaxy.local"', 1),
+        ('id eq "LOOKUP.SQL@galaxy.local"', 0),  # id is case-exact (RFC 7643 §3.1)
+        ('id eq "lookup.sql@galaxy.local" and active eq false', 1),
+        ('id eq "lookup.sql@galaxy.local" and active eq true', 0),
+        ('userName sw "lookup.s" and active eq false', 1),
+        ('userName sw "lookup%"', 0),  # `%` is literal, not a wildcard
+        ('userName sw "lookup_"', 0),
+    ]:
+        body = api.get("/Users", params={"filter": text}).json()
+        assert body["totalResults"] == total, (text, body)
+        if total:
+            user = body["Resources"][0]
+            assert user["id"] == uid and user["userName"] == "Lookup.SQL@galaxy.local" and user["active"] is False
+            assert user["externalId"] == "00uLOOKUP"
+    inactive = api.get("/Users", params={"filter": "active eq false", "count": 500}).json()
+    assert uid in [u["id"] for u in inactive["Resources"]] and inactive["totalResults"] == len(inactive["Resources"])
+    active = api.get("/Users", params={"filter": "active eq true", "startIndex": 2, "count": 3}).json()
+    assert active["startIndex"] == 2 and active["itemsPerPage"] == 3
+    ids = [u["id"] for u in api.get("/Users", params={"filter": "active eq true", "count": 5}).json()["Resources"]]
+    assert [u["id"] for u in active["Resources"]] == ids[1:4] == sorted(ids)[1:4]
+    luke = api.get("/Users", params={"filter": 'userName eq "luke.skywalker@galaxy.local" and active eq true'})
+    assert {e["value"] for e in luke.json()["Resources"][0]["entitlements"]} == {"1", "2", "3", "6", "7", "9"}
 
 
 def assert_tables_intact(db: DbContainer) -> None:
