@@ -160,13 +160,15 @@ def up(
         try:
             if isinstance(target, ComposeTarget):
                 step(f"using compose {target.compose.variant}")  # detected now: no compose, nothing written
+            if isinstance(record, DockerRemote):
+                step(f"{target.check_engine()} answers on {record.host.name}")  # type: ignore[attr-defined]
             if isinstance(target, DockerTarget):
                 _check_busy(config, target, published, wanted.services)
             step("rendering the lab" + (" (dry run: into a scratch folder)" if ctx.dry_run else " into .lab/"))
             rendered = render(ctx, config, selection, out)
             if isinstance(record, DockerRemote):
-                step(f"copying the rendered lab to {record.host.name}:{record.directory}")
-                target.deliver(out, rendered.files)  # type: ignore[attr-defined]
+                shipped = target.deliver(out, rendered.files)  # type: ignore[attr-defined]
+                step(f"{shipped} to {record.host.name}:{record.directory}")
             elif not ctx.dry_run:
                 for comp in selection.components:
                     (ctx.data_dir / comp.service).mkdir(parents=True, exist_ok=True)

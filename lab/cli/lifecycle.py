@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 from rich.live import Live
@@ -12,6 +13,7 @@ from rich.table import Table
 from lab.card import demo_card
 from lab.cli.common import console, err_console, lab_context, note, print_card
 from lab.config import LabConfig
+from lab.errors import Problem, UsageError
 from lab.pipeline import UpResult, destroy, down, load_config, reset, reset_services, up
 from lab.targets.base import ServiceState
 
@@ -36,7 +38,10 @@ def _progress_table(states: list[ServiceState], elapsed: float) -> Table:
 def up_cmd(
     ctx: typer.Context,
     names: list[str] = typer.Argument(None, help="Stacks or services (default: LAB_STACKS)."),
-    host: str = typer.Option("", "--host", help="Run on a remote Docker host over SSH (see `lab host`)."),
+    host: str = typer.Option(
+        "", "--host", help="Run on a remote Docker host over SSH: an inventory name or [USER@]HOST[:PORT]."
+    ),
+    identity: Path | None = typer.Option(None, "--identity", "-k", help="SSH private key file (with --host)."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the images from the base image, without cache."),
     creds: bool = typer.Option(False, "--creds", help="Show passwords and tokens on the card (as `lab creds`)."),
 ) -> None:
@@ -46,8 +51,10 @@ def up_cmd(
     if host:
         from lab.cli.host import print_remote_up  # the remote Docker host target
 
-        print_remote_up(lab, names or [], host)
+        print_remote_up(lab, names or [], host, identity)
         return
+    if identity:
+        raise UsageError(Problem("--identity is for `lab up --host HOST`", "add --host, or leave out -k"))
     started = time.monotonic()
     with Live(console=err_console, transient=True, refresh_per_second=4) as live:
 

@@ -36,6 +36,10 @@ _HOST = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9.:_-]+?)
 #: compose package per distribution (Debian 12 ships compose v1; Ubuntu 24.04 the v2 plugin).
 _COMPOSE_PACKAGE = {"debian": "docker-compose", "ubuntu": "docker-compose-v2"}
 REMOTE_ROOT = "/opt/okta-lab"
+#: beside `.lab/` in the lab's folder: the values compose interpolates (mode 0600)
+ENV_FILE = "lab.env"
+#: never shipped nor removed by `deliver` (the state stays on this machine)
+STATE_FILE = ".lab/lab.json"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,45 @@ class PrepareResult:
     unchanged: int
     seconds: float
     engine: str
+
+
+@dataclass(frozen=True)
+class ShipResult:
+    """What `deliver` sent: files shipped of the total (lab.env included), stale files removed, bytes."""
+
+    shipped: int
+    total: int
+    removed: int
+    bytes: int
+
+    def __str__(self) -> str:
+        gone = f", removed {self.removed} stale" if self.removed else ""
+        return f"shipped {self.shipped} of {self.total} files ({self.bytes / 1024:.0f} KiB){gone}"
+
+
+def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
+    """An uncompressed tar of `{relative path: (content, mode)}`, owned by root, folders 0755."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    now = int(time.time())
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        folders = sorted({p for rel in files for p in _parents(rel)})
+        for folder in folders:
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
+            tar.addfile(info)
+        for rel, (data, mode) in sorted(files.items()):
+            info = tarfile.TarInfo(rel)
+            info.size, info.mode, info.mtime = len(data), mode, now
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _parents(rel: str) -> list[str]:
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def parse_host(spec: str, identity: Path | None = None, inventory: Path | None = None) -> SshTarget:
@@ -156,6 +199,24 @@ def prepare_docker(
     return PrepareResult(changed=changed, unchanged=unchanged, seconds=time.monotonic() - started, engine=engine)
 
 
+def require_sudo(runner: SshRunner, target: SshTarget, why: str) -> None:
+    """Raise one TargetError unless `target.user` may `sudo` without a password; say which of
+    "no sudo at all" and "sudo needs a password" it is."""
+    r = runner.query(["sh", "-c", "command -v sudo >/dev/null || exit 127; sudo -n true"], timeout=30)
+    if r.ok:
+        return
+    user = target.user
+    if r.returncode == 127:
+        what, fix = "sudo is not installed", f"log in as root, or install sudo and allow {user} to use it"
+    elif "password" in (r.stderr + r.stdout).lower():
+        what = "sudo asks for a password"
+        fix = f"allow {user} passwordless sudo (`{user} ALL=(ALL) NOPASSWD:ALL` in /etc/sudoers.d/), or log in as root"
+    else:
+        what = "it may not use sudo"
+        fix = f"add {user} to the sudo group with passwordless sudo, or log in as root"
+    raise TargetError(Problem(f"{user} on {target.label} needs root to {why}, but {what}", fix))
+
+
 def _wait_engine(client: paramiko.SSHClient, target: SshTarget, timeout: float = 60) -> str:
     from lab.host.ssh import run
 
@@ -240,44 +301,91 @@ class RemoteDockerTarget(ComposeTarget):
         dry_run: bool = False,
         prefer: str | None = None,
     ) -> RemoteDockerTarget:
-        """Connect (one clear line when the host cannot be reached) and find its compose."""
+        """Connect (one clear line when the host cannot be reached), check the OS and, for an SSH
+        user other than root, that it may `sudo` without a password (every command then runs
+        through `sudo -n`)."""
         from lab.host.ssh import SshRunner
 
         runner = SshRunner(record.host, known_hosts, dry_run=dry_run)
         try:
             _supported(runner.connection(), record.host)
+            if record.host.user != "root":
+                require_sudo(runner, record.host, "run the lab under " + REMOTE_ROOT)
+                runner.become = True
             return cls(record, project, runner, env, prefer)
         except BaseException:
             runner.close()
             raise
 
-    def deliver(self, lab_dir: Path, files: tuple[Path, ...]) -> int:
-        """Copy the rendered files that differ to the lab's folder, and a 0600 env file for people
-        who run compose by hand there. The number of files copied."""
-        folders = [self.directory, f"{self.directory}/.lab", f"{self.directory}/data"]
-        self.runner.run(["install", "-d", "-m", "700", *folders])
-        have = self._checksums()
-        copied = 0
-        for path in files:
-            rel = path.relative_to(lab_dir).as_posix()
-            data = path.read_bytes()
-            if have.get(rel) == hashlib.sha256(data).hexdigest():
-                continue
-            self.runner.put(f"{self.directory}/.lab/{rel}", data, path.stat().st_mode & 0o777)
-            copied += 1
-        text = "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(self.env.items()))
-        self.runner.put(f"{self.directory}/lab.env", text.encode(), 0o600)
-        return copied
+    def check_engine(self) -> str:
+        """The remote engine's version ("Docker 26.1.5"), or TargetError (one line) when it does
+        not answer: checked before anything is shipped."""
+        r = self.runner.query(["docker", "version", "--format", "{{.Server.Version}}"], timeout=60)
+        if r.ok and r.stdout.strip():
+            return f"Docker {r.stdout.strip()}"
+        detail = (r.stderr or r.stdout).strip().splitlines()
+        raise TargetError(
+            Problem(
+                f"the Docker engine on {self.host.label} does not answer" + (f": {detail[-1]}" if detail else ""),
+                f"nothing was shipped; start it (`lab host prepare-docker {self.host.name}`), then retry",
+            )
+        )
 
-    def _checksums(self) -> dict[str, str]:
-        lab = shlex.quote(f"{self.directory}/.lab")
-        script = f"cd {lab} 2>/dev/null && find . -type f -exec sha256sum {{}} + || true"
+    def deliver(self, lab_dir: Path, files: tuple[Path, ...]) -> ShipResult:
+        """Ship the rendered files that differ, and the 0600 `lab.env` compose interpolates, to the
+        lab's folder: one manifest query (sha256 of what is there), then one tar stream over the
+        same SSH session carrying only the changed files; files no longer rendered are removed.
+
+        Nothing is sent when nothing changed. Raises TargetError (one line) when the host refuses.
+        """
+        env_text = "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(self.env.items())).encode()
+        wanted: dict[str, tuple[bytes, int]] = {ENV_FILE: (env_text, 0o600)}
+        for path in files:
+            rel = f".lab/{path.relative_to(lab_dir).as_posix()}"
+            wanted[rel] = (path.read_bytes(), path.stat().st_mode & 0o777)
+        have = self._manifest()
+        changed = {rel: item for rel, item in wanted.items() if have.get(rel) != hashlib.sha256(item[0]).hexdigest()}
+        stale = sorted(rel for rel in have if rel.startswith(".lab/") and rel not in wanted and rel != STATE_FILE)
+        size = sum(len(data) for data, _ in changed.values())
+        if changed or stale or not have:
+            d = shlex.quote(self.directory)
+            folders = " ".join(shlex.quote(f"{self.directory}/{sub}") for sub in (".lab", "data"))
+            script = f"install -d -m 700 {d} && install -d -m 755 {folders}"
+            if changed:
+                script += f" && tar -x -p --no-same-owner -f - -C {d}"
+            if stale:
+                script += " && cd " + d + " && rm -f -- " + " ".join(shlex.quote(rel) for rel in stale)
+            self.ssh.send(
+                ["sh", "-c", script],
+                _tar(changed) if changed else b"",
+                hint=f"check that {self.host.user} can write {REMOTE_ROOT} on the host (root or sudo)",
+            )
+        return ShipResult(shipped=len(changed), total=len(wanted), removed=len(stale), bytes=size)
+
+    def _manifest(self) -> dict[str, str]:
+        """{path relative to the lab's folder: sha256} of `.lab/*` and `lab.env` there ({} if none)."""
+        d = shlex.quote(self.directory)
+        script = (
+            f"cd {d} 2>/dev/null || exit 0; "
+            f"find .lab -type f -exec sha256sum {{}} + 2>/dev/null; test -f {ENV_FILE} && sha256sum {ENV_FILE}; true"
+        )
         r = self.runner.query(["sh", "-c", script], timeout=120)
+        if not r.ok:
+            raise TargetError(Problem(f"cannot read {self.host.name}:{self.directory}: {r.stderr.strip()}"))
         out = {}
         for line in r.stdout.splitlines():
             digest, _, rel = line.partition("  ")
-            out[rel.removeprefix("./")] = digest
+            if rel:
+                out[rel.removeprefix("./")] = digest
         return out
+
+    def missing_images(self, tags: list[str]) -> list[str]:
+        """The tags of `tags` absent from the host's engine, in one query."""
+        if not tags:
+            return []
+        script = 'for t in "$@"; do docker image inspect -f . "$t" >/dev/null 2>&1 || echo "$t"; done'
+        r = self.runner.query(["sh", "-c", script, "sh", *tags], timeout=120)
+        return [t for t in tags if t in set(r.stdout.split())]
 
     def reset(self, services: list[str]) -> None:
         raise UsageError(

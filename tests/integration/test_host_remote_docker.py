@@ -300,3 +300,80 @@ def _http_status(url: str, timeout: float) -> int:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def sshd_no_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSshd]:
+    """This machine over SSH, with DOCKER_HOST pointing nowhere for its sessions: compose is
+    installed, the engine does not answer (the machine's own engine keeps running)."""
+    require_docker()
+    with local_sshd(tmp_path_factory.mktemp("sshd-no-engine"), ["SetEnv=DOCKER_HOST=unix:///nonexistent.sock"]) as s:
+        yield s
+
+
+def test_deliver_ships_only_what_changed_in_one_stream(sshd: LocalSshd, tmp_path: Path) -> None:
+    """First delivery: every file and a 0600 lab.env; a no-op: one manifest query, nothing sent;
+    one edit and one removal: one manifest query and one tar stream, over the same session."""
+    from lab.host.inventory import SshTarget
+    from lab.state import DockerRemote
+    from lab.targets.remote import RemoteDockerTarget
+
+    project = f"ship{free_port()}"
+    remote = Path(f"/opt/okta-lab/{project}")
+    lab_dir = tmp_path / ".lab"
+    files = {"compose.yml": "services: {}\n", "openldap/ldif/base.ldif": "dn: dc=x\n", "scim/app.conf": "a=1\n"}
+    for rel, text in files.items():
+        (lab_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        (lab_dir / rel).write_text(text)
+    (lab_dir / "openldap" / "entrypoint.sh").write_text("#!/bin/sh\n")
+    (lab_dir / "openldap" / "entrypoint.sh").chmod(0o755)
+    host = SshTarget("ci", "127.0.0.1", sshd.port, "root", str(sshd.key_file))
+    target = RemoteDockerTarget.open(DockerRemote(host, str(remote)), project, tmp_path / "kh", {"SECRET": "s3 cr3t"})
+    calls: list[str] = []
+    client = target.ssh.connection()
+    real = client.exec_command
+
+    def counting(command: str, *args: object, **kwargs: object) -> object:
+        calls.append(command)
+        return real(command, *args, **kwargs)  # type: ignore[arg-type]
+
+    client.exec_command = counting  # type: ignore[method-assign]
+    try:
+        paths = tuple(sorted(p for p in lab_dir.rglob("*") if p.is_file()))
+        first = target.deliver(lab_dir, paths)
+        assert (first.shipped, first.total, first.removed) == (5, 5, 0)
+        assert len(calls) == 2, calls  # manifest + one tar stream: no per-file mkdir or SFTP
+        assert (remote / ".lab/openldap/ldif/base.ldif").read_text() == "dn: dc=x\n"
+        assert (remote / ".lab/openldap/entrypoint.sh").stat().st_mode & 0o777 == 0o755
+        assert (remote / "lab.env").stat().st_mode & 0o777 == 0o600
+        assert (remote / "lab.env").read_text() == "SECRET='s3 cr3t'\n"
+        assert remote.stat().st_mode & 0o777 == 0o700 and (remote / "data").is_dir()
+
+        calls.clear()
+        again = target.deliver(lab_dir, paths)
+        assert (again.shipped, again.removed, len(calls)) == (0, 0, 1), calls  # the manifest only
+
+        calls.clear()
+        (lab_dir / "scim/app.conf").write_text("a=2\n")
+        (lab_dir / "compose.yml").unlink()
+        paths = tuple(sorted(p for p in lab_dir.rglob("*") if p.is_file()))
+        edit = target.deliver(lab_dir, paths)
+        assert (edit.shipped, edit.total, edit.removed, len(calls)) == (1, 4, 1, 2), calls
+        assert (remote / ".lab/scim/app.conf").read_text() == "a=2\n"
+        assert not (remote / ".lab/compose.yml").exists()
+        assert "shipped 1 of 4 files" in str(edit)
+    finally:
+        target.close()
+        shutil.rmtree(remote, ignore_errors=True)
+
+
+def test_up_with_the_engine_down_ships_nothing(sshd_no_engine: LocalSshd, tmp_path: Path) -> None:
+    project = f"noengine{free_port()}"
+    d = write_lab(tmp_path / "lab", "", LAB_BIND="127.0.0.1", LAB_PROJECT=project)
+    spec = f"root@127.0.0.1:{sshd_no_engine.port}"
+    r = lab(d, "up", "--host", spec, "-k", str(sshd_no_engine.key_file), "ldap", timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Docker engine on" in errors[0] and "does not answer" in errors[0], r.stderr
+    assert "Traceback" not in r.stderr and "nothing was shipped" in r.stderr
+    assert not Path(f"/opt/okta-lab/{project}").exists()  # no lab.env (secrets) reached the host
