@@ -161,20 +161,28 @@ def render_cmd(
 @app.command("prepare-docker")
 def prepare_docker_cmd(
     ctx: typer.Context,
-    host: Annotated[str, typer.Argument(help="[USER@]HOST[:PORT] reachable over SSH.")],
+    host: Annotated[str, typer.Argument(help="Inventory host name, or [USER@]HOST[:PORT] reachable over SSH.")],
     identity: Identity = None,
+    inventory: Inventory = None,
+    docker_group: Annotated[
+        bool,
+        typer.Option("--docker-group", help="Also add the SSH user (not root) to the docker group."),
+    ] = False,
 ) -> None:
-    """Install the Docker engine and compose from the distribution on HOST (idempotent, pyinfra)."""
+    """Install the Docker engine and compose from the distribution on HOST (idempotent, pyinfra);
+    as a sudo user through sudo."""
     from lab.targets.remote import parse_host, prepare_docker
 
     lab = lab_context(ctx)
-    target = parse_host(host, identity)
-    result = prepare_docker(lab, target, on_step=lambda m: note(m))
+    target = parse_host(host, identity, inventory or lab.root / "inventory.ini", explicit=inventory is not None)
+    result = prepare_docker(lab, target, docker_group=docker_group, on_step=lambda m: note(m))
     console.print(
         f"{target.label}: Docker ready ({result.changed} change(s), {result.unchanged} unchanged) "
         f"in {result.seconds:.1f}s — {result.engine}",
         soft_wrap=True,
     )
+    if docker_group and target.user != "root":
+        console.print(f"{target.user} is in the docker group (it applies to new SSH sessions)")
 
 
 @app.command("docker-up")

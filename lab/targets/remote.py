@@ -9,7 +9,9 @@ bring each UI to this machine.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import re
 import shlex
 import time
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
     from lab.host.ssh import SshRunner
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _HOST = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9.:_-]+?)(?::(?P<port>\d+))?$")
 #: compose package per distribution (Debian 12 ships compose v1; Ubuntu 24.04 the v2 plugin).
 _COMPOSE_PACKAGE = {"debian": "docker-compose", "ubuntu": "docker-compose-v2"}
@@ -89,9 +92,13 @@ def _parents(rel: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def parse_host(spec: str, identity: Path | None = None, inventory: Path | None = None) -> SshTarget:
-    """An inventory host name (when `inventory` lists it), or `[USER@]HOST[:PORT]`."""
-    if inventory is not None and inventory.is_file():
+def parse_host(
+    spec: str, identity: Path | None = None, inventory: Path | None = None, *, explicit: bool = False
+) -> SshTarget:
+    """An inventory host name (when `inventory` lists it), or `[USER@]HOST[:PORT]`.
+
+    `explicit`: the inventory was named by the user, so it must exist (ConfigError otherwise)."""
+    if inventory is not None and (explicit or inventory.is_file()):
         inv = load_inventory(inventory)
         if spec in inv.hosts:
             target = inv.target(spec)
@@ -128,27 +135,41 @@ def _supported(client: paramiko.SSHClient, target: SshTarget) -> str:
 
 
 def prepare_docker(
-    ctx: LabContext, target: SshTarget, *, on_step: Callable[[str], None] | None = None
+    ctx: LabContext,
+    target: SshTarget,
+    *,
+    docker_group: bool = False,
+    on_step: Callable[[str], None] | None = None,
 ) -> PrepareResult:
-    """Install docker.io and compose from the distribution; start the engine. Idempotent."""
+    """Install docker.io and compose from the distribution, start and enable the engine; with
+    `docker_group`, add the SSH user to the `docker` group. Idempotent (pyinfra over SSH).
+
+    An SSH user other than root needs passwordless sudo (checked first; every operation then runs
+    through sudo). Every failure is one TargetError: SSH, OS, sudo, the package install (pyinfra's
+    last error lines), or the engine not answering (with the engine's last log lines).
+    """
     from pyinfra.api import Config, Inventory, State
     from pyinfra.api.connect import connect_all, disconnect_all
+    from pyinfra.api.exceptions import PyinfraError
     from pyinfra.api.operation import add_op
     from pyinfra.api.operations import run_ops
     from pyinfra.operations import apt
 
-    from lab.host.ssh import connect, run
+    from lab.host.ssh import SshRunner
 
     step = on_step or (lambda _m: None)
     started = time.monotonic()
+    become = target.user != "root"
     step(f"connecting to {target.label}")
-    client = connect(target, ctx.known_hosts)  # a clear error before anything changes
+    runner = SshRunner(target, ctx.known_hosts)  # a clear error before anything changes
     try:
-        distro = _supported(client, target)
-        has_systemd = run(client, "test -d /run/systemd/system")[0] == 0
+        distro = _supported(runner.connection(), target)
+        if become:
+            require_sudo(runner, target, "install the Docker engine")
+        has_systemd = runner.query(["test", "-d", "/run/systemd/system"]).ok
     finally:
-        client.close()
-    data = {
+        runner.close()
+    data: dict[str, object] = {
         "ssh_port": target.port,
         "ssh_user": target.user,
         "ssh_known_hosts_file": str(ctx.known_hosts),
@@ -156,47 +177,110 @@ def prepare_docker(
     }
     if target.key_file:
         data["ssh_key"] = target.key_file
-    state = State(Inventory(([(target.address, data)], {})), Config())
-    connect_all(state)
-    if not state.activated_hosts:
-        raise TargetError(Problem(f"pyinfra could not connect to {target.label}", "check SSH access"))
-    step(f"installing docker.io and {_COMPOSE_PACKAGE[distro]} from the distribution")
-    add_op(
-        state,
-        apt.packages,
-        name="Ensure the Docker engine and compose are installed",
-        packages=["docker.io", _COMPOSE_PACKAGE[distro]],
-        update=True,
-        cache_time=3600,
-        no_recommends=True,
-        _env={"DEBIAN_FRONTEND": "noninteractive"},
-    )
-    if has_systemd:
-        from pyinfra.operations import systemd
-
+    state = State(Inventory(([(target.address, data)], {})), Config(SUDO=become))
+    errors = _PyinfraErrors()
+    pyinfra_log = logging.getLogger("pyinfra")
+    pyinfra_log.addHandler(errors)
+    changed = unchanged = 0
+    try:
+        connect_all(state)
+        if not state.activated_hosts:
+            raise TargetError(Problem(f"pyinfra could not connect to {target.label}", "check SSH access"))
+        step(f"installing docker.io and {_COMPOSE_PACKAGE[distro]} from the distribution")
         add_op(
             state,
-            systemd.service,
-            name="Ensure the Docker engine runs",
-            service="docker",
-            running=True,
-            enabled=True,
+            apt.packages,
+            name="Ensure the Docker engine and compose are installed",
+            packages=["docker.io", _COMPOSE_PACKAGE[distro]],
+            update=True,
+            cache_time=3600,
+            no_recommends=True,
+            _env={"DEBIAN_FRONTEND": "noninteractive"},
         )
-    run_ops(state)
-    host = next(iter(state.inventory))
-    meta = state.get_meta_for_host(host)
-    changed, unchanged = int(meta.ops_change), int(meta.ops_no_change)
-    disconnect_all(state)
-    client = connect(target, ctx.known_hosts)
-    try:
-        if not has_systemd and run(client, "docker info >/dev/null 2>&1")[0] != 0:
-            step("starting dockerd (the host has no systemd)")
-            run(client, "nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &")
-            changed += 1
-        engine = _wait_engine(client, target)
+        if has_systemd:
+            from pyinfra.operations import systemd
+
+            add_op(
+                state,
+                systemd.service,
+                name="Ensure the Docker engine runs",
+                service="docker",
+                running=True,
+                enabled=True,
+            )
+        failed = ""
+        try:
+            run_ops(state)
+        except PyinfraError as exc:
+            failed = errors.last() or str(exc)
+        host = next(iter(state.inventory))
+        meta = state.get_meta_for_host(host)
+        changed, unchanged = int(meta.ops_change), int(meta.ops_no_change)
+        if not failed and state.failed_hosts:
+            failed = errors.last() or "an operation failed"
     finally:
-        client.close()
+        pyinfra_log.removeHandler(errors)
+        with contextlib.suppress(Exception):
+            disconnect_all(state)
+    runner = SshRunner(target, ctx.known_hosts, become=become)
+    try:
+        if failed:
+            if not runner.query(["sh", "-c", "command -v dockerd"]).ok:
+                raise TargetError(
+                    Problem(
+                        f"installing docker.io on {target.label} failed: {failed}",
+                        "check the host's apt sources and network (`lab -v host prepare-docker` shows more)",
+                    )
+                )
+            raise TargetError(_engine_problem(runner, target, has_systemd, "does not start"))
+        if not has_systemd and not runner.query(["docker", "info"]).ok:
+            step("starting dockerd (the host has no systemd)")
+            runner.query(["sh", "-c", "nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &"])
+            changed += 1
+        engine = _wait_engine(runner, target, has_systemd)
+        if docker_group and become:
+            if "docker" in runner.query(["id", "-nG", target.user]).stdout.split():
+                unchanged += 1
+            else:
+                step(f"adding {target.user} to the docker group")
+                runner.run(["usermod", "-aG", "docker", target.user], hint="add the user by hand: usermod -aG docker")
+                changed += 1
+    finally:
+        runner.close()
     return PrepareResult(changed=changed, unchanged=unchanged, seconds=time.monotonic() - started, engine=engine)
+
+
+class _PyinfraErrors(logging.Handler):
+    """pyinfra's error and warning lines (the failed command's output), colour codes removed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for line in _ANSI.sub("", record.getMessage()).splitlines():
+            if line.strip():
+                self.lines.append(line.strip())
+
+    def last(self) -> str:
+        wanted = [line for line in self.lines if "No hosts remaining" not in line]
+        return " / ".join(wanted[-3:])
+
+
+def _engine_problem(runner: SshRunner, target: SshTarget, has_systemd: bool, what: str) -> Problem:
+    """ "the engine ... does not start", with the engine's last log lines (journal or dockerd.log)."""
+    if has_systemd:
+        cmd = "journalctl -u docker.service -n 15 --no-pager -o cat 2>&1; systemctl status docker --no-pager -n 0 2>&1"
+    else:
+        cmd = "tail -n 15 /var/log/dockerd.log 2>&1"
+    lines = runner.query(["sh", "-c", cmd + " || true"], timeout=60).stdout.strip()
+    log = "\n".join(f"  {line}" for line in lines.splitlines()[-15:]) or "  (no log lines)"
+    where = "`journalctl -u docker`" if has_systemd else "/var/log/dockerd.log"
+    return Problem(
+        f"the Docker engine on {target.label} {what}",
+        f"its last log lines:\n{log}\nfix the cause shown (more in {where} on the host), then run "
+        f"`lab host prepare-docker {target.name}` again",
+    )
 
 
 def require_sudo(runner: SshRunner, target: SshTarget, why: str) -> None:
@@ -217,16 +301,14 @@ def require_sudo(runner: SshRunner, target: SshTarget, why: str) -> None:
     raise TargetError(Problem(f"{user} on {target.label} needs root to {why}, but {what}", fix))
 
 
-def _wait_engine(client: paramiko.SSHClient, target: SshTarget, timeout: float = 60) -> str:
-    from lab.host.ssh import run
-
+def _wait_engine(runner: SshRunner, target: SshTarget, has_systemd: bool, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while True:
-        rc, out, err = run(client, "docker version --format '{{.Server.Version}}'")
-        if rc == 0:
-            return f"Docker {out.strip()}"
+        r = runner.query(["docker", "version", "--format", "{{.Server.Version}}"], timeout=60)
+        if r.ok and r.stdout.strip():
+            return f"Docker {r.stdout.strip()}"
         if time.monotonic() > deadline:
-            raise TargetError(Problem(f"the Docker engine on {target.label} does not answer: {err.strip()}"))
+            raise TargetError(_engine_problem(runner, target, has_systemd, f"does not answer after {timeout:.0f}s"))
         time.sleep(1)
 
 

@@ -25,7 +25,16 @@ import pytest
 
 from lab.config import LabConfig
 from tests.hosts.sshd import LocalSshd, local_sshd
-from tests.hosts.testhost import free_port, port_keys, require_docker, write_lab
+from tests.hosts.testhost import (
+    TestHost,
+    build_image,
+    free_port,
+    make_key,
+    port_keys,
+    require_docker,
+    start_host,
+    write_lab,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 DEFAULT_SERVICES = {"openldap", "ldap-ui", "db", "dbgate", "scim", "viewer"}
@@ -377,3 +386,65 @@ def test_up_with_the_engine_down_ships_nothing(sshd_no_engine: LocalSshd, tmp_pa
     assert len(errors) == 1 and "Docker engine on" in errors[0] and "does not answer" in errors[0], r.stderr
     assert "Traceback" not in r.stderr and "nothing was shipped" in r.stderr
     assert not Path(f"/opt/okta-lab/{project}").exists()  # no lab.env (secrets) reached the host
+
+
+def test_prepare_docker_takes_an_inventory_name(sshd: LocalSshd, tmp_path: Path) -> None:
+    """`prepare-docker NAME` reads the inventory (not DNS); a name it lacks with -i is one line."""
+    (tmp_path / "inventory.ini").write_text(f"[docker]\n{sshd.inventory_line('dockerbox')}\n")
+    r = lab(tmp_path, "host", "prepare-docker", "dockerbox")
+    assert r.returncode == 0, r.stderr
+    assert f"dockerbox (root@127.0.0.1:{sshd.port}): Docker ready (" in r.stdout
+    missing = lab(tmp_path, "host", "prepare-docker", "dockerbox", "-i", str(tmp_path / "nope.ini"))
+    assert missing.returncode == 2 and "nope.ini does not exist" in missing.stderr, missing.stderr
+
+
+def test_up_authentication_error_names_an_option_up_has(sshd: LocalSshd, tmp_path: Path) -> None:
+    d = write_lab(tmp_path / "lab", "", LAB_BIND="127.0.0.1", LAB_PROJECT=f"nokey{free_port()}")
+    r = lab(d, "up", "--host", f"root@127.0.0.1:{sshd.port}", "ldap", timeout=120)
+    assert r.returncode == 1 and "SSH authentication failed" in r.stderr, r.stderr
+    assert "-k/--identity" in r.stderr and "Traceback" not in r.stderr
+    assert "--identity" in lab(d, "up", "--help").stdout  # the option the message names exists
+
+
+@pytest.fixture(scope="module")
+def bare_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestHost]:
+    """A systemd test host without Docker (the engine cannot run in its unprivileged container)."""
+    require_docker()
+    build_image()
+    host = start_host(make_key(tmp_path_factory.mktemp("bare")))
+    try:
+        yield host
+    finally:
+        host.remove()
+
+
+def test_prepare_docker_as_a_sudo_user_installs_then_shows_why_the_engine_fails(
+    bare_host: TestHost, tmp_path: Path
+) -> None:
+    """As `ubuntu` with passwordless sudo: apt runs through sudo (packages installed, no
+    "Permission denied"); the engine cannot start in an unprivileged container, which is one
+    error line followed by the engine's last log lines, no traceback."""
+    user = bare_host.add_sudo_user("ubuntu")
+    (tmp_path / "inventory.ini").write_text(f"[docker]\n{user.inventory_line('cloud')}\n")
+    r = lab(tmp_path, "host", "prepare-docker", "cloud", "--docker-group", timeout=1500)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and "No hosts remaining" not in r.stderr, r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "the Docker engine on cloud (ubuntu@" in errors[0], r.stderr
+    assert "does not start" in errors[0] or "does not answer" in errors[0], errors
+    assert "its last log lines:" in r.stderr
+    assert bare_host.exec("dpkg-query", "-W", "-f", "${Status}", "docker.io").stdout == "install ok installed"
+    # the same host, engine down: `lab up --host` stops before shipping anything
+    d = write_lab(tmp_path / "lab", f"[docker]\n{user.inventory_line('cloud')}\n", LAB_BIND="127.0.0.1")
+    up = lab(d, "up", "--host", "cloud", "ldap", timeout=300)
+    assert up.returncode == 1 and "does not answer" in up.stderr and "Traceback" not in up.stderr, up.stderr
+    assert bare_host.exec("test", "-e", "/opt/okta-lab").returncode == 1  # nothing reached the host
+
+
+def test_sudo_that_asks_for_a_password_is_one_line_before_any_change(bare_host: TestHost, tmp_path: Path) -> None:
+    user = bare_host.add_sudo_user("pwsudo", "a-Passw0rd")
+    r = lab(tmp_path, "host", "prepare-docker", f"pwsudo@127.0.0.1:{user.ssh_port}", "-k", str(user.key_file))
+    assert r.returncode == 1, r.stdout + r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "sudo asks for a password" in errors[0], r.stderr
+    assert "NOPASSWD" in r.stderr and "Traceback" not in r.stderr
