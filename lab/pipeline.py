@@ -150,6 +150,8 @@ def up(
 
         ssh = parse_host(host, identity, ctx.root / "inventory.ini")
         record = DockerRemote(ssh, remote_directory(config.core.project))
+    elif previous is not None and isinstance(previous.target, DockerRemote):
+        record = previous.target  # `lab up` in a remote lab's folder: resume it on its host
     _same_target(previous, record, "up")
     selection = with_running(ctx, config, wanted, previous.services if previous else [])
     published = check_ports(config, selection.components)

@@ -196,6 +196,50 @@ def docker_up_cmd(
     print_remote_up(lab_context(ctx), names or [], host, identity)
 
 
+@app.command("tunnel")
+def tunnel_cmd(
+    ctx: typer.Context,
+    print_only: Annotated[bool, typer.Option("--print", help="Print the ssh command; do not run it.")] = False,
+) -> None:
+    """Forward every published port of this folder's remote lab here (ssh -N -L ...), and write
+    .lab/tunnel.env for `lab --env-file .lab/tunnel.env verify`; runs until Ctrl-C."""
+    import os
+    import shlex
+    import sys
+
+    from lab.errors import Problem, UsageError
+    from lab.pipeline import current
+    from lab.state import DockerRemote
+    from lab.targets.remote import plan_tunnel
+
+    lab = lab_context(ctx)
+    config, state = current(lab)
+    if not isinstance(state.target, DockerRemote):
+        raise UsageError(
+            Problem("this lab does not run on a remote Docker host", "`lab host tunnel` is for `lab up --host`")
+        )
+    plan = plan_tunnel(lab, config, state.target, state.services)
+    moved = [f"{key} {remote}->{local}" for key, (remote, local) in plan.ports.items() if remote != local]
+    if moved:
+        note(f"busy here, forwarded from other local ports: {', '.join(moved)}")
+    env_arg = shlex.quote(str(plan.env_file))
+    console.print(
+        f"wrote {plan.env_file} (mode 0600): `lab --env-file {env_arg} verify` probes through the tunnel",
+        markup=False,
+        soft_wrap=True,
+    )
+    console.print(shlex.join(plan.argv), markup=False, soft_wrap=True)
+    if print_only or lab.dry_run:
+        return
+    note("tunnel open until Ctrl-C")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvp(plan.argv[0], list(plan.argv))  # this process becomes ssh: Ctrl-C and kill reach it
+    except OSError:
+        raise UsageError(Problem("ssh (OpenSSH client) is not installed here", "install openssh-client")) from None
+
+
 def print_remote_up(lab: LabContext, names: list[str], host: str, identity: Path | None = None) -> None:
     """`lab up --host`: ship, start, wait, then print the tunnel command of every UI."""
     from lab.cli.lifecycle import print_dry_run
@@ -219,3 +263,9 @@ def print_remote_up(lab: LabContext, names: list[str], host: str, identity: Path
     if result.all_ports:
         console.print("every published port (LDAP clients, `lab verify`), in one tunnel:")
         console.print(f"  {result.all_ports}", markup=False, soft_wrap=True)
+        console.print(
+            "or `lab host tunnel`: the same, on free local ports where these are busy, and writes "
+            ".lab/tunnel.env for `lab --env-file .lab/tunnel.env verify`",
+            markup=False,
+            soft_wrap=True,
+        )

@@ -70,6 +70,7 @@ def local_sshd(directory: Path, options: Sequence[str] = ()) -> Iterator[LocalSs
             SSHD,
             "-D",
             "-e",
+            *[a for o in options for a in ("-o", o)],  # first: the first value of a setting wins
             "-p",
             str(port),
             "-o",
@@ -88,7 +89,6 @@ def local_sshd(directory: Path, options: Sequence[str] = ()) -> Iterator[LocalSs
             "PasswordAuthentication=no",
             "-o",
             "KbdInteractiveAuthentication=no",
-            *[a for o in options for a in ("-o", o)],
         ],  # fmt: skip
         stdout=subprocess.DEVNULL,
         stderr=(directory / "sshd.log").open("w"),

@@ -139,28 +139,37 @@ def test_ports_stay_on_the_remote_loopback(remote_lab: RemoteLab) -> None:
     assert published and set(published) == {"127.0.0.1"}, out
 
 
-def test_verify_passes_through_the_printed_tunnel(remote_lab: RemoteLab, tmp_path: Path) -> None:
-    """Open the printed all-ports tunnel on different local ports and point `lab verify` at them."""
+def test_verify_passes_through_lab_host_tunnel(remote_lab: RemoteLab) -> None:
+    """`lab host tunnel` forwards every published port (busy ones here, as every remote port is on
+    this machine, from free local ports) and writes .lab/tunnel.env; `lab verify` reads it."""
     assert remote_lab.up.returncode == 0
-    line = next(t for t in remote_lab.tunnels() if t.endswith("# all published ports"))
-    argv, local = _relocate(line)
-    remote_to_key = {
-        v: k for k, v in LabConfig.from_env(remote_lab.dir / ".env").env_values().items() if k in port_keys()
-    }
-    env_text = (remote_lab.dir / ".env").read_text()
-    for remote, here in local.items():
-        key = remote_to_key[str(remote)]
-        env_text = re.sub(rf"(?m)^{key}=.*$", f"{key}={here}", env_text)
     # No local data/: the checks read the SCIM token (and its mode) on the host, over SSH, and
     # look inside the containers with `docker exec` there.
     assert not (remote_lab.dir / "data").exists()
-    tunnel_env = tmp_path / "tunnel.env"
-    tunnel_env.write_text(env_text)
-    tunnel_env.chmod(0o600)
-    with _tunnel(argv, list(local.values())):
+    tunnel_env = remote_lab.dir / ".lab" / "tunnel.env"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "-C", str(remote_lab.dir), "host", "tunnel"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not tunnel_env.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.3)
+        assert tunnel_env.exists(), proc.communicate(timeout=10)
+        assert tunnel_env.stat().st_mode & 0o777 == 0o600
+        remote_ports = LabConfig.from_env(remote_lab.dir / ".env").env_values()
+        local_ports = LabConfig.from_env(tunnel_env).env_values()
+        moved = [int(local_ports[k]) for k in port_keys() if k in remote_ports and local_ports[k] != remote_ports[k]]
+        assert moved, "every remote port is busy here, so every forwarded one moved"
+        _wait_ports(proc, moved)
         r = lab(
             remote_lab.dir, "--env-file", str(tunnel_env), "verify", "ldap", "jdbc", "viewer", "--json", timeout=900
         )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     report = json.loads(r.stdout)
     assert report["ok"]
@@ -168,6 +177,22 @@ def test_verify_passes_through_the_printed_tunnel(remote_lab: RemoteLab, tmp_pat
     assert {x["outcome"] for x in report["results"]} <= {"passed", "skipped"}
     for component in ("ldap", "jdbc", "scim", "viewer"):  # every stack's checks really ran
         assert (component, "passed") in outcomes, outcomes
+
+
+def _wait_ports(proc: subprocess.Popen[str], ports: list[int], timeout: float = 30) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    pytest.fail(f"tunnel did not open: {proc.communicate(timeout=10)}")
+                time.sleep(0.3)
 
 
 def test_scim_demo_runs_against_the_remote_lab(remote_lab: RemoteLab) -> None:
@@ -232,9 +257,9 @@ def test_status_and_logs_come_from_the_remote_host(remote_lab: RemoteLab) -> Non
     assert logs.stdout.strip() and all(line.startswith("scim") for line in logs.stdout.strip().splitlines())
 
 
-def test_local_up_reset_and_backup_refuse_to_touch_a_remote_lab(remote_lab: RemoteLab) -> None:
+def test_local_reset_and_backup_refuse_to_touch_a_remote_lab(remote_lab: RemoteLab) -> None:
     before = remote_lab.containers()
-    for args in (["up", "ldap"], ["reset", "jdbc", "--yes"], ["backup"]):
+    for args in (["reset", "jdbc", "--yes"], ["backup"]):
         r = lab(remote_lab.dir, *args, timeout=120)
         assert r.returncode == 2, r.stdout + r.stderr
         errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
@@ -248,7 +273,13 @@ def test_down_then_destroy_act_on_the_remote_host(remote_lab: RemoteLab) -> None
     down = lab(remote_lab.dir, "down", timeout=600)
     assert down.returncode == 0, down.stderr
     assert remote_lab.containers() == {}
-    assert (remote_dir / "data" / "scim" / "token").exists()  # down keeps the data
+    token = (remote_dir / "data" / "scim" / "token").read_text()  # down keeps the data
+    resumed = lab(remote_lab.dir, "up", timeout=1200)  # no --host: the recorded host, as the docs say
+    assert resumed.returncode == 0, (resumed.stdout + resumed.stderr)[-3000:]
+    assert "lab is up on ci" in resumed.stdout and set(remote_lab.containers()) >= DEFAULT_SERVICES
+    assert (remote_dir / "data" / "scim" / "token").read_text() == token
+    down = lab(remote_lab.dir, "down", timeout=600)
+    assert down.returncode == 0 and remote_lab.containers() == {}, down.stderr
     destroy = lab(remote_lab.dir, "destroy", "--yes", timeout=600)
     assert destroy.returncode == 0, destroy.stderr
     assert f"{remote_dir} on ci" in destroy.stdout
@@ -448,3 +479,65 @@ def test_sudo_that_asks_for_a_password_is_one_line_before_any_change(bare_host: 
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "sudo asks for a password" in errors[0], r.stderr
     assert "NOPASSWD" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.fixture(scope="module")
+def local_sudo_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalSshd, str]]:
+    """A passwordless-sudo login on this machine (as `ubuntu` on a cloud image), reached through a
+    private sshd that also reads ~/.ssh/authorized_keys; removed at the end."""
+    require_docker()
+    if not shutil.which("sudo"):
+        r = subprocess.run(["apt-get", "install", "-y", "-qq", "sudo"], capture_output=True, text=True, check=False)
+        if r.returncode != 0:
+            pytest.fail(f"sudo is needed for the sudo-user test: {r.stderr[-300:]}")
+    d = tmp_path_factory.mktemp("sshd-sudo")
+    name = f"labsudo{free_port()}"
+    key = make_key(d)
+    rule = Path(f"/etc/sudoers.d/90-{name}")
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", name], check=True)
+    try:
+        home = Path(f"/home/{name}/.ssh")
+        home.mkdir(mode=0o700)
+        (home / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
+        subprocess.run(["chown", "-R", f"{name}:{name}", str(home)], check=True)
+        rule.write_text(f"{name} ALL=(ALL:ALL) NOPASSWD: ALL\n")
+        rule.chmod(0o440)
+        with local_sshd(d, [f"AuthorizedKeysFile={d / 'authorized_keys'} .ssh/authorized_keys"]) as server:
+            yield server, name
+    finally:
+        rule.unlink(missing_ok=True)
+        subprocess.run(["userdel", "-r", name], capture_output=True, check=False)
+
+
+def test_up_as_a_sudo_user_runs_the_lab_through_sudo(local_sudo_user: tuple[LocalSshd, str], tmp_path: Path) -> None:
+    """`lab up --host USER@H` as a passwordless-sudo user: the folder under /opt is made (and
+    checked) through sudo, the lab starts, creds are read, destroy removes it; one clear line when
+    the user has no passwordless sudo is covered by the test host tests."""
+    server, user = local_sudo_user
+    project = f"sudolab{free_port()}"
+    remote = Path(f"/opt/okta-lab/{project}")
+    ports = {k: str(free_port()) for k in port_keys()}
+    d = write_lab(tmp_path / "lab", "", LAB_BIND="127.0.0.1", LAB_PROJECT=project, **ports)
+    spec = f"{user}@127.0.0.1:{server.port}"
+    try:
+        up = lab(d, "up", "--host", spec, "-k", str(server.key_file), "ldap", timeout=1500)
+        assert up.returncode == 0, (up.stdout + up.stderr)[-3000:]
+        assert f"lab is up on 127.0.0.1 ({user}@127.0.0.1" in up.stdout
+        assert (remote / "lab.env").stat().st_mode & 0o777 == 0o600 and (remote / "lab.env").stat().st_uid == 0
+        again = lab(d, "up", timeout=600)  # resumes on the recorded host, still through sudo
+        assert again.returncode == 0 and "shipped 0 of" in again.stderr, again.stderr[-2000:]
+        status = lab(d, "status", "--json", timeout=120)
+        assert status.returncode == 0, status.stderr
+        assert {s["service"] for s in json.loads(status.stdout)["services"]} >= {"openldap", "ldap-ui"}
+        destroy = lab(d, "destroy", "--yes", timeout=600)
+        assert destroy.returncode == 0, destroy.stderr
+        assert not remote.exists()
+    finally:
+        compose = shutil.which("docker-compose") or "docker-compose"
+        if remote.is_dir():
+            subprocess.run(
+                [compose, "-p", project, "-f", f"{remote}/.lab/compose.yml", "down", "-v"],
+                capture_output=True,
+                check=False,
+            )
+            shutil.rmtree(remote, ignore_errors=True)
