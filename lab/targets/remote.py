@@ -61,10 +61,12 @@ class ShipResult:
     total: int
     removed: int
     bytes: int
+    dry_run: bool = False
 
     def __str__(self) -> str:
-        gone = f", removed {self.removed} stale" if self.removed else ""
-        return f"shipped {self.shipped} of {self.total} files ({self.bytes / 1024:.0f} KiB){gone}"
+        gone = f", {'would remove' if self.dry_run else 'removed'} {self.removed} stale" if self.removed else ""
+        verb = "would ship" if self.dry_run else "shipped"
+        return f"{verb} {self.shipped} of {self.total} files ({self.bytes / 1024:.0f} KiB){gone}"
 
 
 def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
@@ -492,7 +494,7 @@ class RemoteDockerTarget(ComposeTarget):
                 _tar(changed) if changed else b"",
                 hint=f"check that {self.host.user} can write {REMOTE_ROOT} on the host (root or sudo)",
             )
-        return ShipResult(shipped=len(changed), total=len(wanted), removed=len(stale), bytes=size)
+        return ShipResult(len(changed), len(wanted), len(stale), size, dry_run=self.ssh.dry_run)
 
     def _manifest(self) -> dict[str, str]:
         """{path relative to the lab's folder: sha256} of `.lab/*` and `lab.env` there ({} if none)."""
