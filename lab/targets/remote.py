@@ -183,6 +183,8 @@ def prepare_docker(
     errors = _PyinfraErrors()
     pyinfra_log = logging.getLogger("pyinfra")
     pyinfra_log.addHandler(errors)
+    propagate = pyinfra_log.propagate
+    pyinfra_log.propagate = logging.getLogger("lab").isEnabledFor(logging.DEBUG)  # its lines with -v only
     changed = unchanged = 0
     try:
         connect_all(state)
@@ -222,6 +224,7 @@ def prepare_docker(
             failed = errors.last() or "an operation failed"
     finally:
         pyinfra_log.removeHandler(errors)
+        pyinfra_log.propagate = propagate
         with contextlib.suppress(Exception):
             disconnect_all(state)
     runner = SshRunner(target, ctx.known_hosts, become=become)
@@ -271,8 +274,11 @@ class _PyinfraErrors(logging.Handler):
 
 def _engine_problem(runner: SshRunner, target: SshTarget, has_systemd: bool, what: str) -> Problem:
     """ "the engine ... does not start", with the engine's last log lines (journal or dockerd.log)."""
-    if has_systemd:
-        cmd = "journalctl -u docker.service -n 15 --no-pager -o cat 2>&1; systemctl status docker --no-pager -n 0 2>&1"
+    if has_systemd:  # dockerd's own lines (_SYSTEMD_UNIT), not systemd's restart messages; else the unit's
+        cmd = (
+            "out=$(journalctl _SYSTEMD_UNIT=docker.service -n 15 --no-pager -o cat 2>/dev/null); "
+            '[ -n "$out" ] && printf "%s\\n" "$out" || journalctl -u docker.service -n 15 --no-pager -o cat 2>&1'
+        )
     else:
         cmd = "tail -n 15 /var/log/dockerd.log 2>&1"
     lines = runner.query(["sh", "-c", cmd + " || true"], timeout=60).stdout.strip()
@@ -295,7 +301,10 @@ def require_sudo(runner: SshRunner, target: SshTarget, why: str) -> None:
     if r.returncode == 127:
         what, fix = "sudo is not installed", f"log in as root, or install sudo and allow {user} to use it"
     elif "password" in (r.stderr + r.stdout).lower():
-        what = "sudo asks for a password"
+        groups = set(runner.query(["id", "-nG"], timeout=30).stdout.split())
+        what = "sudo asks for a password" + (
+            "" if groups & {"sudo", "admin", "wheel"} else f" ({user} is in no sudo group: it may not use sudo at all)"
+        )
         fix = f"allow {user} passwordless sudo (`{user} ALL=(ALL) NOPASSWD:ALL` in /etc/sudoers.d/), or log in as root"
     else:
         what = "it may not use sudo"
