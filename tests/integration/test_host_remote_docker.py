@@ -541,3 +541,16 @@ def test_up_as_a_sudo_user_runs_the_lab_through_sudo(local_sudo_user: tuple[Loca
                 check=False,
             )
             shutil.rmtree(remote, ignore_errors=True)
+
+
+def test_prepare_docker_as_a_sudo_user_adds_it_to_the_docker_group(
+    local_sudo_user: tuple[LocalSshd, str], tmp_path: Path
+) -> None:
+    """On this machine (its engine runs): through sudo, idempotent, and `--docker-group` once."""
+    server, user = local_sudo_user
+    spec = f"{user}@127.0.0.1:{server.port}"
+    first = lab(tmp_path, "host", "prepare-docker", spec, "-k", str(server.key_file), "--docker-group")
+    assert first.returncode == 0, first.stderr
+    assert "docker" in subprocess.run(["id", "-nG", user], capture_output=True, text=True).stdout.split()
+    second = lab(tmp_path, "host", "prepare-docker", spec, "-k", str(server.key_file), "--docker-group")
+    assert second.returncode == 0 and "Docker ready (0 change(s)" in second.stdout, second.stdout + second.stderr
