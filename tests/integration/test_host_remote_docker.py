@@ -524,7 +524,7 @@ def test_up_as_a_sudo_user_runs_the_lab_through_sudo(local_sudo_user: tuple[Loca
         assert up.returncode == 0, (up.stdout + up.stderr)[-3000:]
         assert f"lab is up on 127.0.0.1 ({user}@127.0.0.1" in up.stdout
         assert (remote / "lab.env").stat().st_mode & 0o777 == 0o600 and (remote / "lab.env").stat().st_uid == 0
-        again = lab(d, "up", timeout=600)  # resumes on the recorded host, still through sudo
+        again = lab(d, "up", "ldap", timeout=600)  # resumes on the recorded host, still through sudo
         assert again.returncode == 0 and "shipped 0 of" in again.stderr, again.stderr[-2000:]
         status = lab(d, "status", "--json", timeout=120)
         assert status.returncode == 0, status.stderr
