@@ -150,6 +150,8 @@ def up(
 
         ssh = parse_host(host, identity, ctx.root / "inventory.ini")
         record = DockerRemote(ssh, remote_directory(config.core.project))
+    elif previous is not None and isinstance(previous.target, DockerRemote):
+        record = previous.target  # `lab up` in a remote lab's folder: resume it on its host
     _same_target(previous, record, "up")
     selection = with_running(ctx, config, wanted, previous.services if previous else [])
     published = check_ports(config, selection.components)
@@ -160,13 +162,15 @@ def up(
         try:
             if isinstance(target, ComposeTarget):
                 step(f"using compose {target.compose.variant}")  # detected now: no compose, nothing written
+            if isinstance(record, DockerRemote):
+                step(f"{target.check_engine()} answers on {record.host.name}")  # type: ignore[attr-defined]
             if isinstance(target, DockerTarget):
                 _check_busy(config, target, published, wanted.services)
             step("rendering the lab" + (" (dry run: into a scratch folder)" if ctx.dry_run else " into .lab/"))
             rendered = render(ctx, config, selection, out)
             if isinstance(record, DockerRemote):
-                step(f"copying the rendered lab to {record.host.name}:{record.directory}")
-                target.deliver(out, rendered.files)  # type: ignore[attr-defined]
+                shipped = target.deliver(out, rendered.files)  # type: ignore[attr-defined]
+                step(f"{shipped} to {record.host.name}:{record.directory}")
             elif not ctx.dry_run:
                 for comp in selection.components:
                     (ctx.data_dir / comp.service).mkdir(parents=True, exist_ok=True)

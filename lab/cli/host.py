@@ -161,20 +161,28 @@ def render_cmd(
 @app.command("prepare-docker")
 def prepare_docker_cmd(
     ctx: typer.Context,
-    host: Annotated[str, typer.Argument(help="[USER@]HOST[:PORT] reachable over SSH.")],
+    host: Annotated[str, typer.Argument(help="Inventory host name, or [USER@]HOST[:PORT] reachable over SSH.")],
     identity: Identity = None,
+    inventory: Inventory = None,
+    docker_group: Annotated[
+        bool,
+        typer.Option("--docker-group", help="Also add the SSH user (not root) to the docker group."),
+    ] = False,
 ) -> None:
-    """Install the Docker engine and compose from the distribution on HOST (idempotent, pyinfra)."""
+    """Install the Docker engine and compose from the distribution on HOST (idempotent, pyinfra);
+    as a sudo user through sudo."""
     from lab.targets.remote import parse_host, prepare_docker
 
     lab = lab_context(ctx)
-    target = parse_host(host, identity)
-    result = prepare_docker(lab, target, on_step=lambda m: note(m))
+    target = parse_host(host, identity, inventory or lab.root / "inventory.ini", explicit=inventory is not None)
+    result = prepare_docker(lab, target, docker_group=docker_group, on_step=lambda m: note(m))
     console.print(
         f"{target.label}: Docker ready ({result.changed} change(s), {result.unchanged} unchanged) "
         f"in {result.seconds:.1f}s — {result.engine}",
         soft_wrap=True,
     )
+    if docker_group and target.user != "root":
+        console.print(f"{target.user} is in the docker group (it applies to new SSH sessions)")
 
 
 @app.command("docker-up")
@@ -186,6 +194,50 @@ def docker_up_cmd(
 ) -> None:
     """Run the Docker lab on a remote host (same as `lab up --host HOST`) and print SSH tunnels."""
     print_remote_up(lab_context(ctx), names or [], host, identity)
+
+
+@app.command("tunnel")
+def tunnel_cmd(
+    ctx: typer.Context,
+    print_only: Annotated[bool, typer.Option("--print", help="Print the ssh command; do not run it.")] = False,
+) -> None:
+    """Forward every published port of this folder's remote lab here (ssh -N -L ...), and write
+    .lab/tunnel.env for `lab --env-file .lab/tunnel.env verify`; runs until Ctrl-C."""
+    import os
+    import shlex
+    import sys
+
+    from lab.errors import Problem, UsageError
+    from lab.pipeline import current
+    from lab.state import DockerRemote
+    from lab.targets.remote import plan_tunnel
+
+    lab = lab_context(ctx)
+    config, state = current(lab)
+    if not isinstance(state.target, DockerRemote):
+        raise UsageError(
+            Problem("this lab does not run on a remote Docker host", "`lab host tunnel` is for `lab up --host`")
+        )
+    plan = plan_tunnel(lab, config, state.target, state.services)
+    moved = [f"{key} {remote}->{local}" for key, (remote, local) in plan.ports.items() if remote != local]
+    if moved:
+        note(f"busy here, forwarded from other local ports: {', '.join(moved)}")
+    env_arg = shlex.quote(str(plan.env_file))
+    console.print(
+        f"wrote {plan.env_file} (mode 0600): `lab --env-file {env_arg} verify` probes through the tunnel",
+        markup=False,
+        soft_wrap=True,
+    )
+    console.print(shlex.join(plan.argv), markup=False, soft_wrap=True)
+    if print_only or lab.dry_run:
+        return
+    note("tunnel open until Ctrl-C")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvp(plan.argv[0], list(plan.argv))  # this process becomes ssh: Ctrl-C and kill reach it
+    except OSError:
+        raise UsageError(Problem("ssh (OpenSSH client) is not installed here", "install openssh-client")) from None
 
 
 def print_remote_up(lab: LabContext, names: list[str], host: str, identity: Path | None = None) -> None:
@@ -211,3 +263,9 @@ def print_remote_up(lab: LabContext, names: list[str], host: str, identity: Path
     if result.all_ports:
         console.print("every published port (LDAP clients, `lab verify`), in one tunnel:")
         console.print(f"  {result.all_ports}", markup=False, soft_wrap=True)
+        console.print(
+            "or `lab host tunnel`: the same, on free local ports where these are busy, and writes "
+            ".lab/tunnel.env for `lab --env-file .lab/tunnel.env verify`",
+            markup=False,
+            soft_wrap=True,
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 from rich.live import Live
@@ -12,6 +13,8 @@ from rich.table import Table
 from lab.card import demo_card
 from lab.cli.common import console, err_console, lab_context, note, print_card
 from lab.config import LabConfig
+from lab.context import LabContext
+from lab.errors import Problem, UsageError
 from lab.pipeline import UpResult, destroy, down, load_config, reset, reset_services, up
 from lab.targets.base import ServiceState
 
@@ -36,18 +39,23 @@ def _progress_table(states: list[ServiceState], elapsed: float) -> Table:
 def up_cmd(
     ctx: typer.Context,
     names: list[str] = typer.Argument(None, help="Stacks or services (default: LAB_STACKS)."),
-    host: str = typer.Option("", "--host", help="Run on a remote Docker host over SSH (see `lab host`)."),
+    host: str = typer.Option(
+        "", "--host", help="Run on a remote Docker host over SSH: an inventory name or [USER@]HOST[:PORT]."
+    ),
+    identity: Path | None = typer.Option(None, "--identity", "-k", help="SSH private key file (with --host)."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the images from the base image, without cache."),
     creds: bool = typer.Option(False, "--creds", help="Show passwords and tokens on the card (as `lab creds`)."),
 ) -> None:
     """Build what changed, start the services, wait until healthy, print the demo card."""
     lab = lab_context(ctx)
     warn_if_published_everywhere(load_config(lab))
-    if host:
+    if host or _recorded_remote(lab):
         from lab.cli.host import print_remote_up  # the remote Docker host target
 
-        print_remote_up(lab, names or [], host)
+        print_remote_up(lab, names or [], host, identity)  # no --host: the recorded one
         return
+    if identity:
+        raise UsageError(Problem("--identity is for `lab up --host HOST`", "add --host, or leave out -k"))
     started = time.monotonic()
     with Live(console=err_console, transient=True, refresh_per_second=4) as live:
 
@@ -69,6 +77,14 @@ def up_cmd(
     print_card(card)
     if not creds and any(e.secret for e in card):
         console.print("(passwords hidden: `lab creds` shows them)")
+
+
+def _recorded_remote(lab: LabContext) -> bool:
+    """True when this folder's lab runs on a remote Docker host (`lab up` then resumes it there)."""
+    from lab.state import DockerRemote, LabState
+
+    state = LabState.load(lab)
+    return state is not None and isinstance(state.target, DockerRemote)
 
 
 def warn_if_published_everywhere(config: LabConfig) -> None:

@@ -79,7 +79,7 @@ def connect(target: SshTarget, known_hosts: Path, timeout: float = 10.0) -> para
             raise TargetError(
                 Problem(
                     f"host {target.label}: SSH authentication failed ({exc})",
-                    "give it a key: ansible_ssh_private_key_file in the inventory, or --identity",
+                    "give it a key: ansible_ssh_private_key_file in the inventory, or -k/--identity KEY",
                 )
             ) from None
         raise TargetError(
@@ -160,14 +160,18 @@ class SshRunner:
 
     The session opens on first use (`close()` ends it). Environment values go to the remote
     shell on stdin (`IFS= read -r KEY`), never on a command line: a remote `ps` shows no secret.
-    In a dry run, `query` still runs (so the compose variant shown is the host's), `run` and
-    `put` are only shown.
+    In a dry run, `query` still runs (so the compose variant shown is the host's), `run`, `send`
+    and `put` are only shown.
+
+    `become`: run every command through `sudo -n` (an SSH user other than root that needs root
+    on the host: the lab's folder under /opt, Docker without the `docker` group).
     """
 
-    def __init__(self, target: SshTarget, known_hosts: Path, *, dry_run: bool = False) -> None:
+    def __init__(self, target: SshTarget, known_hosts: Path, *, dry_run: bool = False, become: bool = False) -> None:
         self.target = target
         self.known_hosts = known_hosts
         self.dry_run = dry_run
+        self.become = become
         self._client: paramiko.SSHClient | None = None
 
     @property
@@ -198,6 +202,8 @@ class SshRunner:
             line = f"sh -c {shlex.quote(script)} sh {line}"
         if cwd:
             line = f"cd {shlex.quote(str(cwd))} && {line}"
+        if self.become:  # the whole line as root: `cd` into a 0700 folder included
+            line = f"sudo -n -- sh -c {shlex.quote(line)}"
         return line
 
     def run(
@@ -221,7 +227,7 @@ class SshRunner:
         args: Sequence[str],
         *,
         check: bool = False,
-        input: str | None = None,
+        input: str | bytes | None = None,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
         hint: str = "",
@@ -230,7 +236,8 @@ class SshRunner:
         line = self.command_line(args, env, cwd)
         log.debug("run on %s: %s", self.target.name, line)
         stdin, stdout, stderr = self.connection().exec_command(line, timeout=timeout or 120)
-        feed = "".join(f"{value}\n" for value in (env or {}).values()) + (input or "")
+        feed = "".join(f"{value}\n" for value in (env or {}).values()).encode()
+        feed += input.encode() if isinstance(input, str) else (input or b"")
         if feed:
             stdin.write(feed)
             stdin.flush()
@@ -265,17 +272,22 @@ class SshRunner:
         finally:
             stdout.channel.close()
 
+    def send(self, args: Sequence[str], data: bytes, *, timeout: float = 600, hint: str = "") -> Result:
+        """Run `args` with `data` on its stdin (e.g. a tar stream), over the same session; a
+        changing command, so a dry run only shows it (and the size)."""
+        if self.dry_run:
+            show_dry(args, self.where)
+            log.info("would send %d bytes to it", len(data))
+            return Result(tuple(args), 0, "", "")
+        return self.query(args, check=True, input=data, timeout=timeout, hint=hint)
+
     def put(self, dest: str, data: bytes, mode: int = 0o644) -> None:
         """Write `data` to `dest` on the host (its folder created), with `mode` from the start."""
         if self.dry_run:
             log.info("would write: %s:%s (%d bytes, mode %o)", self.target.name, dest, len(data), mode)
             return
-        folder = dest.rsplit("/", 1)[0] or "/"
-        self.query(["mkdir", "-p", folder], check=True)
-        sftp = self.connection().open_sftp()
-        try:
-            with sftp.open(dest, "wb") as fh:
-                sftp.chmod(dest, mode)
-                fh.write(data)
-        finally:
-            sftp.close()
+        folder = shlex.quote(dest.rsplit("/", 1)[0] or "/")
+        target = shlex.quote(dest)
+        tmp = shlex.quote(dest + ".tmp")
+        script = f"mkdir -p {folder} && (umask 077 && cat > {tmp}) && chmod {mode:o} {tmp} && mv -f {tmp} {target}"
+        self.query(["sh", "-c", script], check=True, input=data)

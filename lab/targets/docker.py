@@ -101,7 +101,8 @@ class ComposeTarget:
         `force` rebuilds every image from its base, without the build cache.
         """
         wanted = [c.service for c in components if images.get(c.service)]
-        missing = [s for s in wanted if force or not self.image_exists(images[s])]
+        absent = set(self.missing_images([images[s] for s in wanted]))
+        missing = [s for s in wanted if force or images[s] in absent]
         if missing:
             # v1 leaves a failed step's container behind unless told otherwise (v2 has no such flag)
             extra = ["--force-rm"] if self.compose.variant == "v1" else []
@@ -163,8 +164,7 @@ class ComposeTarget:
     def _read(self, rel: str, command: str) -> str | None:
         path = shlex.quote(self.data_path(rel))
         args = ["sh", "-c", f"test -e {path} || exit {_ABSENT}; {command} {path}"]
-        host = getattr(self.runner, "target", None)  # over SSH as another user than root: sudo
-        r = self.runner.query(["sudo", "-n", *args] if host and host.user != "root" else args, timeout=30)
+        r = self.runner.query(args, timeout=30)  # over SSH as a sudo user, the runner becomes root
         if r.returncode == _ABSENT:
             return None
         if not r.ok:
@@ -216,6 +216,10 @@ class ComposeTarget:
 
     def image_exists(self, tag: str) -> bool:
         return self.runner.query(["docker", "image", "inspect", "-f", ".", tag], timeout=60).ok
+
+    def missing_images(self, tags: list[str]) -> list[str]:
+        """The tags of `tags` the engine does not have."""
+        return [t for t in tags if not self.image_exists(t)]
 
     def close(self) -> None:
         self.runner.close()

@@ -9,7 +9,9 @@ bring each UI to this machine.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import re
 import shlex
 import time
@@ -32,10 +34,15 @@ if TYPE_CHECKING:
 
     from lab.host.ssh import SshRunner
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _HOST = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9.:_-]+?)(?::(?P<port>\d+))?$")
 #: compose package per distribution (Debian 12 ships compose v1; Ubuntu 24.04 the v2 plugin).
 _COMPOSE_PACKAGE = {"debian": "docker-compose", "ubuntu": "docker-compose-v2"}
 REMOTE_ROOT = "/opt/okta-lab"
+#: beside `.lab/` in the lab's folder: the values compose interpolates (mode 0600)
+ENV_FILE = "lab.env"
+#: never shipped nor removed by `deliver` (the state stays on this machine)
+STATE_FILE = ".lab/lab.json"
 
 
 @dataclass(frozen=True)
@@ -46,9 +53,54 @@ class PrepareResult:
     engine: str
 
 
-def parse_host(spec: str, identity: Path | None = None, inventory: Path | None = None) -> SshTarget:
-    """An inventory host name (when `inventory` lists it), or `[USER@]HOST[:PORT]`."""
-    if inventory is not None and inventory.is_file():
+@dataclass(frozen=True)
+class ShipResult:
+    """What `deliver` sent: files shipped of the total (lab.env included), stale files removed, bytes."""
+
+    shipped: int
+    total: int
+    removed: int
+    bytes: int
+    dry_run: bool = False
+
+    def __str__(self) -> str:
+        gone = f", {'would remove' if self.dry_run else 'removed'} {self.removed} stale" if self.removed else ""
+        verb = "would ship" if self.dry_run else "shipped"
+        return f"{verb} {self.shipped} of {self.total} files ({self.bytes / 1024:.0f} KiB){gone}"
+
+
+def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
+    """An uncompressed tar of `{relative path: (content, mode)}`, owned by root, folders 0755."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    now = int(time.time())
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        folders = sorted({p for rel in files for p in _parents(rel)})
+        for folder in folders:
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
+            tar.addfile(info)
+        for rel, (data, mode) in sorted(files.items()):
+            info = tarfile.TarInfo(rel)
+            info.size, info.mode, info.mtime = len(data), mode, now
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _parents(rel: str) -> list[str]:
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def parse_host(
+    spec: str, identity: Path | None = None, inventory: Path | None = None, *, explicit: bool = False
+) -> SshTarget:
+    """An inventory host name (when `inventory` lists it), or `[USER@]HOST[:PORT]`.
+
+    `explicit`: the inventory was named by the user, so it must exist (ConfigError otherwise)."""
+    if inventory is not None and (explicit or inventory.is_file()):
         inv = load_inventory(inventory)
         if spec in inv.hosts:
             target = inv.target(spec)
@@ -85,27 +137,41 @@ def _supported(client: paramiko.SSHClient, target: SshTarget) -> str:
 
 
 def prepare_docker(
-    ctx: LabContext, target: SshTarget, *, on_step: Callable[[str], None] | None = None
+    ctx: LabContext,
+    target: SshTarget,
+    *,
+    docker_group: bool = False,
+    on_step: Callable[[str], None] | None = None,
 ) -> PrepareResult:
-    """Install docker.io and compose from the distribution; start the engine. Idempotent."""
+    """Install docker.io and compose from the distribution, start and enable the engine; with
+    `docker_group`, add the SSH user to the `docker` group. Idempotent (pyinfra over SSH).
+
+    An SSH user other than root needs passwordless sudo (checked first; every operation then runs
+    through sudo). Every failure is one TargetError: SSH, OS, sudo, the package install (pyinfra's
+    last error lines), or the engine not answering (with the engine's last log lines).
+    """
     from pyinfra.api import Config, Inventory, State
     from pyinfra.api.connect import connect_all, disconnect_all
+    from pyinfra.api.exceptions import PyinfraError
     from pyinfra.api.operation import add_op
     from pyinfra.api.operations import run_ops
     from pyinfra.operations import apt
 
-    from lab.host.ssh import connect, run
+    from lab.host.ssh import SshRunner
 
     step = on_step or (lambda _m: None)
     started = time.monotonic()
+    become = target.user != "root"
     step(f"connecting to {target.label}")
-    client = connect(target, ctx.known_hosts)  # a clear error before anything changes
+    runner = SshRunner(target, ctx.known_hosts)  # a clear error before anything changes
     try:
-        distro = _supported(client, target)
-        has_systemd = run(client, "test -d /run/systemd/system")[0] == 0
+        distro = _supported(runner.connection(), target)
+        if become:
+            require_sudo(runner, target, "install the Docker engine")
+        has_systemd = runner.query(["test", "-d", "/run/systemd/system"]).ok
     finally:
-        client.close()
-    data = {
+        runner.close()
+    data: dict[str, object] = {
         "ssh_port": target.port,
         "ssh_user": target.user,
         "ssh_known_hosts_file": str(ctx.known_hosts),
@@ -113,59 +179,147 @@ def prepare_docker(
     }
     if target.key_file:
         data["ssh_key"] = target.key_file
-    state = State(Inventory(([(target.address, data)], {})), Config())
-    connect_all(state)
-    if not state.activated_hosts:
-        raise TargetError(Problem(f"pyinfra could not connect to {target.label}", "check SSH access"))
-    step(f"installing docker.io and {_COMPOSE_PACKAGE[distro]} from the distribution")
-    add_op(
-        state,
-        apt.packages,
-        name="Ensure the Docker engine and compose are installed",
-        packages=["docker.io", _COMPOSE_PACKAGE[distro]],
-        update=True,
-        cache_time=3600,
-        no_recommends=True,
-        _env={"DEBIAN_FRONTEND": "noninteractive"},
-    )
-    if has_systemd:
-        from pyinfra.operations import systemd
-
+    state = State(Inventory(([(target.address, data)], {})), Config(SUDO=become))
+    errors = _PyinfraErrors()
+    pyinfra_log = logging.getLogger("pyinfra")
+    pyinfra_log.addHandler(errors)
+    propagate = pyinfra_log.propagate
+    pyinfra_log.propagate = logging.getLogger("lab").isEnabledFor(logging.DEBUG)  # its lines with -v only
+    changed = unchanged = 0
+    try:
+        connect_all(state)
+        if not state.activated_hosts:
+            raise TargetError(Problem(f"pyinfra could not connect to {target.label}", "check SSH access"))
+        step(f"installing docker.io and {_COMPOSE_PACKAGE[distro]} from the distribution")
         add_op(
             state,
-            systemd.service,
-            name="Ensure the Docker engine runs",
-            service="docker",
-            running=True,
-            enabled=True,
+            apt.packages,
+            name="Ensure the Docker engine and compose are installed",
+            packages=["docker.io", _COMPOSE_PACKAGE[distro]],
+            update=True,
+            cache_time=3600,
+            no_recommends=True,
+            _env={"DEBIAN_FRONTEND": "noninteractive"},
         )
-    run_ops(state)
-    host = next(iter(state.inventory))
-    meta = state.get_meta_for_host(host)
-    changed, unchanged = int(meta.ops_change), int(meta.ops_no_change)
-    disconnect_all(state)
-    client = connect(target, ctx.known_hosts)
-    try:
-        if not has_systemd and run(client, "docker info >/dev/null 2>&1")[0] != 0:
-            step("starting dockerd (the host has no systemd)")
-            run(client, "nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &")
-            changed += 1
-        engine = _wait_engine(client, target)
+        if has_systemd:
+            from pyinfra.operations import systemd
+
+            add_op(
+                state,
+                systemd.service,
+                name="Ensure the Docker engine runs",
+                service="docker",
+                running=True,
+                enabled=True,
+            )
+        failed = ""
+        try:
+            run_ops(state)
+        except PyinfraError as exc:
+            failed = errors.last() or str(exc)
+        host = next(iter(state.inventory))
+        meta = state.get_meta_for_host(host)
+        changed, unchanged = int(meta.ops_change), int(meta.ops_no_change)
+        if not failed and state.failed_hosts:
+            failed = errors.last() or "an operation failed"
     finally:
-        client.close()
+        pyinfra_log.removeHandler(errors)
+        pyinfra_log.propagate = propagate
+        with contextlib.suppress(Exception):
+            disconnect_all(state)
+    runner = SshRunner(target, ctx.known_hosts, become=become)
+    try:
+        if failed:
+            if not runner.query(["sh", "-c", "command -v dockerd"]).ok:
+                raise TargetError(
+                    Problem(
+                        f"installing docker.io on {target.label} failed: {failed}",
+                        "check the host's apt sources and network (`lab -v host prepare-docker` shows more)",
+                    )
+                )
+            raise TargetError(_engine_problem(runner, target, has_systemd, "does not start"))
+        if not has_systemd and not runner.query(["docker", "info"]).ok:
+            step("starting dockerd (the host has no systemd)")
+            runner.query(["sh", "-c", "nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &"])
+            changed += 1
+        engine = _wait_engine(runner, target, has_systemd)
+        if docker_group and become:
+            if "docker" in runner.query(["id", "-nG", target.user]).stdout.split():
+                unchanged += 1
+            else:
+                step(f"adding {target.user} to the docker group")
+                runner.run(["usermod", "-aG", "docker", target.user], hint="add the user by hand: usermod -aG docker")
+                changed += 1
+    finally:
+        runner.close()
     return PrepareResult(changed=changed, unchanged=unchanged, seconds=time.monotonic() - started, engine=engine)
 
 
-def _wait_engine(client: paramiko.SSHClient, target: SshTarget, timeout: float = 60) -> str:
-    from lab.host.ssh import run
+class _PyinfraErrors(logging.Handler):
+    """pyinfra's error and warning lines (the failed command's output), colour codes removed."""
 
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for line in _ANSI.sub("", record.getMessage()).splitlines():
+            if line.strip():
+                self.lines.append(line.strip())
+
+    def last(self) -> str:
+        wanted = [line for line in self.lines if "No hosts remaining" not in line]
+        return " / ".join(wanted[-3:])
+
+
+def _engine_problem(runner: SshRunner, target: SshTarget, has_systemd: bool, what: str) -> Problem:
+    """ "the engine ... does not start", with the engine's last log lines (journal or dockerd.log)."""
+    if has_systemd:  # dockerd's own lines (_SYSTEMD_UNIT), not systemd's restart messages; else the unit's
+        cmd = (
+            "out=$(journalctl _SYSTEMD_UNIT=docker.service -n 15 --no-pager -o cat 2>/dev/null); "
+            '[ -n "$out" ] && printf "%s\\n" "$out" || journalctl -u docker.service -n 15 --no-pager -o cat 2>&1'
+        )
+    else:
+        cmd = "tail -n 15 /var/log/dockerd.log 2>&1"
+    lines = runner.query(["sh", "-c", cmd + " || true"], timeout=60).stdout.strip()
+    log = "\n".join(f"  {line}" for line in lines.splitlines()[-15:]) or "  (no log lines)"
+    where = "`journalctl -u docker`" if has_systemd else "/var/log/dockerd.log"
+    return Problem(
+        f"the Docker engine on {target.label} {what}",
+        f"its last log lines:\n{log}\nfix the cause shown (more in {where} on the host), then run "
+        f"`lab host prepare-docker {target.name}` again",
+    )
+
+
+def require_sudo(runner: SshRunner, target: SshTarget, why: str) -> None:
+    """Raise one TargetError unless `target.user` may `sudo` without a password; say which of
+    "no sudo at all" and "sudo needs a password" it is."""
+    r = runner.query(["sh", "-c", "command -v sudo >/dev/null || exit 127; sudo -n true"], timeout=30)
+    if r.ok:
+        return
+    user = target.user
+    if r.returncode == 127:
+        what, fix = "sudo is not installed", f"log in as root, or install sudo and allow {user} to use it"
+    elif "password" in (r.stderr + r.stdout).lower():
+        groups = set(runner.query(["id", "-nG"], timeout=30).stdout.split())
+        what = "sudo asks for a password" + (
+            "" if groups & {"sudo", "admin", "wheel"} else f" ({user} is in no sudo group: it may not use sudo at all)"
+        )
+        fix = f"allow {user} passwordless sudo (`{user} ALL=(ALL) NOPASSWD:ALL` in /etc/sudoers.d/), or log in as root"
+    else:
+        what = "it may not use sudo"
+        fix = f"add {user} to the sudo group with passwordless sudo, or log in as root"
+    raise TargetError(Problem(f"{user} on {target.label} needs root to {why}, but {what}", fix))
+
+
+def _wait_engine(runner: SshRunner, target: SshTarget, has_systemd: bool, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while True:
-        rc, out, err = run(client, "docker version --format '{{.Server.Version}}'")
-        if rc == 0:
-            return f"Docker {out.strip()}"
+        r = runner.query(["docker", "version", "--format", "{{.Server.Version}}"], timeout=60)
+        if r.ok and r.stdout.strip():
+            return f"Docker {r.stdout.strip()}"
         if time.monotonic() > deadline:
-            raise TargetError(Problem(f"the Docker engine on {target.label} does not answer: {err.strip()}"))
+            raise TargetError(_engine_problem(runner, target, has_systemd, f"does not answer after {timeout:.0f}s"))
         time.sleep(1)
 
 
@@ -195,6 +349,56 @@ def all_ports_tunnel(config: LabConfig, target: SshTarget, services: list[str]) 
     """One `ssh -L` forwarding every published port (LDAP, SCIM, the UIs): for clients and `lab verify`."""
     ports = sorted(set(published_ports(config, services).values()))
     return f"{_ssh_forward(target, ports)}  # all published ports" if ports else ""
+
+
+@dataclass(frozen=True)
+class TunnelPlan:
+    """The all-ports tunnel to a remote lab: `argv` (OpenSSH), `{.env key: (remote port, local
+    port)}`, and the env file (a copy of `.env` with the local ports) that `lab verify` reads."""
+
+    argv: tuple[str, ...]
+    ports: dict[str, tuple[int, int]]
+    env_file: Path
+
+
+def plan_tunnel(ctx: LabContext, config: LabConfig, record: DockerRemote, services: list[str]) -> TunnelPlan:
+    """Forward every published TCP port of `services`: to the same port here when it is free on
+    127.0.0.1, to a free one otherwise. Writes `.lab/tunnel.env` (mode 0600: `.env` holds the
+    secrets) whose port keys hold the local ports, for `lab --env-file .lab/tunnel.env verify`."""
+    import os
+    import socket
+
+    from lab.targets.docker import port_in_use
+
+    ports: dict[str, tuple[int, int]] = {}
+    taken: set[int] = set()
+    for key, remote in sorted(published_ports(config, services).items()):
+        local = remote
+        if port_in_use("127.0.0.1", local) or local in taken:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                local = int(s.getsockname()[1])
+        taken.add(local)
+        ports[key] = (remote, local)
+    text = ctx.env_path.read_text()
+    for key, (_, local) in ports.items():
+        text, n = re.subn(rf"(?m)^{re.escape(key)}=.*$", f"{key}={local}", text)
+        if not n:
+            text += f"\n{key}={local}\n"
+    env_file = ctx.lab_dir / "tunnel.env"
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("# generated by lab host tunnel — the .env of this lab with the tunnel's local ports\n" + text)
+    os.chmod(env_file, 0o600)
+    host = record.host
+    argv = ["ssh", "-N", "-o", "ExitOnForwardFailure=yes", "-o", f"UserKnownHostsFile={ctx.known_hosts}"]
+    argv += ["-o", "StrictHostKeyChecking=accept-new", "-p", str(host.port)]
+    argv += ["-i", host.key_file] if host.key_file else []
+    for remote, local in sorted(set(ports.values())):
+        argv += ["-L", f"{local}:127.0.0.1:{remote}"]
+    argv.append(f"{host.user}@{host.address}")
+    return TunnelPlan(tuple(argv), ports, env_file)
 
 
 def _ssh_forward(target: SshTarget, ports: list[int]) -> str:
@@ -240,44 +444,91 @@ class RemoteDockerTarget(ComposeTarget):
         dry_run: bool = False,
         prefer: str | None = None,
     ) -> RemoteDockerTarget:
-        """Connect (one clear line when the host cannot be reached) and find its compose."""
+        """Connect (one clear line when the host cannot be reached), check the OS and, for an SSH
+        user other than root, that it may `sudo` without a password (every command then runs
+        through `sudo -n`)."""
         from lab.host.ssh import SshRunner
 
         runner = SshRunner(record.host, known_hosts, dry_run=dry_run)
         try:
             _supported(runner.connection(), record.host)
+            if record.host.user != "root":
+                require_sudo(runner, record.host, "run the lab under " + REMOTE_ROOT)
+                runner.become = True
             return cls(record, project, runner, env, prefer)
         except BaseException:
             runner.close()
             raise
 
-    def deliver(self, lab_dir: Path, files: tuple[Path, ...]) -> int:
-        """Copy the rendered files that differ to the lab's folder, and a 0600 env file for people
-        who run compose by hand there. The number of files copied."""
-        folders = [self.directory, f"{self.directory}/.lab", f"{self.directory}/data"]
-        self.runner.run(["install", "-d", "-m", "700", *folders])
-        have = self._checksums()
-        copied = 0
-        for path in files:
-            rel = path.relative_to(lab_dir).as_posix()
-            data = path.read_bytes()
-            if have.get(rel) == hashlib.sha256(data).hexdigest():
-                continue
-            self.runner.put(f"{self.directory}/.lab/{rel}", data, path.stat().st_mode & 0o777)
-            copied += 1
-        text = "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(self.env.items()))
-        self.runner.put(f"{self.directory}/lab.env", text.encode(), 0o600)
-        return copied
+    def check_engine(self) -> str:
+        """The remote engine's version ("Docker 26.1.5"), or TargetError (one line) when it does
+        not answer: checked before anything is shipped."""
+        r = self.runner.query(["docker", "version", "--format", "{{.Server.Version}}"], timeout=60)
+        if r.ok and r.stdout.strip():
+            return f"Docker {r.stdout.strip()}"
+        detail = (r.stderr or r.stdout).strip().splitlines()
+        raise TargetError(
+            Problem(
+                f"the Docker engine on {self.host.label} does not answer" + (f": {detail[-1]}" if detail else ""),
+                f"nothing was shipped; start it (`lab host prepare-docker {self.host.name}`), then retry",
+            )
+        )
 
-    def _checksums(self) -> dict[str, str]:
-        lab = shlex.quote(f"{self.directory}/.lab")
-        script = f"cd {lab} 2>/dev/null && find . -type f -exec sha256sum {{}} + || true"
+    def deliver(self, lab_dir: Path, files: tuple[Path, ...]) -> ShipResult:
+        """Ship the rendered files that differ, and the 0600 `lab.env` compose interpolates, to the
+        lab's folder: one manifest query (sha256 of what is there), then one tar stream over the
+        same SSH session carrying only the changed files; files no longer rendered are removed.
+
+        Nothing is sent when nothing changed. Raises TargetError (one line) when the host refuses.
+        """
+        env_text = "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(self.env.items())).encode()
+        wanted: dict[str, tuple[bytes, int]] = {ENV_FILE: (env_text, 0o600)}
+        for path in files:
+            rel = f".lab/{path.relative_to(lab_dir).as_posix()}"
+            wanted[rel] = (path.read_bytes(), path.stat().st_mode & 0o777)
+        have = self._manifest()
+        changed = {rel: item for rel, item in wanted.items() if have.get(rel) != hashlib.sha256(item[0]).hexdigest()}
+        stale = sorted(rel for rel in have if rel.startswith(".lab/") and rel not in wanted and rel != STATE_FILE)
+        size = sum(len(data) for data, _ in changed.values())
+        if changed or stale or not have:
+            d = shlex.quote(self.directory)
+            folders = " ".join(shlex.quote(f"{self.directory}/{sub}") for sub in (".lab", "data"))
+            script = f"install -d -m 700 {d} && install -d -m 755 {folders}"
+            if changed:
+                script += f" && tar -x -p --no-same-owner -f - -C {d}"
+            if stale:
+                script += " && cd " + d + " && rm -f -- " + " ".join(shlex.quote(rel) for rel in stale)
+            self.ssh.send(
+                ["sh", "-c", script],
+                _tar(changed) if changed else b"",
+                hint=f"check that {self.host.user} can write {REMOTE_ROOT} on the host (root or sudo)",
+            )
+        return ShipResult(len(changed), len(wanted), len(stale), size, dry_run=self.ssh.dry_run)
+
+    def _manifest(self) -> dict[str, str]:
+        """{path relative to the lab's folder: sha256} of `.lab/*` and `lab.env` there ({} if none)."""
+        d = shlex.quote(self.directory)
+        script = (
+            f"cd {d} 2>/dev/null || exit 0; "
+            f"find .lab -type f -exec sha256sum {{}} + 2>/dev/null; test -f {ENV_FILE} && sha256sum {ENV_FILE}; true"
+        )
         r = self.runner.query(["sh", "-c", script], timeout=120)
+        if not r.ok:
+            raise TargetError(Problem(f"cannot read {self.host.name}:{self.directory}: {r.stderr.strip()}"))
         out = {}
         for line in r.stdout.splitlines():
             digest, _, rel = line.partition("  ")
-            out[rel.removeprefix("./")] = digest
+            if rel:
+                out[rel.removeprefix("./")] = digest
         return out
+
+    def missing_images(self, tags: list[str]) -> list[str]:
+        """The tags of `tags` absent from the host's engine, in one query."""
+        if not tags:
+            return []
+        script = 'for t in "$@"; do docker image inspect -f . "$t" >/dev/null 2>&1 || echo "$t"; done'
+        r = self.runner.query(["sh", "-c", script, "sh", *tags], timeout=120)
+        return [t for t in tags if t in set(r.stdout.split())]
 
     def reset(self, services: list[str]) -> None:
         raise UsageError(

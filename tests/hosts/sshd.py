@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +52,9 @@ def ensure_openssh_server() -> None:
 
 
 @contextmanager
-def local_sshd(directory: Path) -> Iterator[LocalSshd]:
+def local_sshd(directory: Path, options: Sequence[str] = ()) -> Iterator[LocalSshd]:
+    """`options`: extra sshd `-o` settings, e.g. `SetEnv=DOCKER_HOST=unix:///nowhere` (an engine
+    that does not answer for SSH sessions, while the machine's own engine keeps running)."""
     ensure_openssh_server()
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     key = make_key(directory)
@@ -68,6 +70,7 @@ def local_sshd(directory: Path) -> Iterator[LocalSshd]:
             SSHD,
             "-D",
             "-e",
+            *[a for o in options for a in ("-o", o)],  # first: the first value of a setting wins
             "-p",
             str(port),
             "-o",

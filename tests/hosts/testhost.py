@@ -44,8 +44,92 @@ class TestHost:
     def exec(self, *cmd: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["docker", "exec", self.name, *cmd], capture_output=True, text=True, check=False)
 
+    def add_sudo_user(self, name: str, password: str | None = None) -> SudoUser:
+        """Create a non-root login `name` that reaches root through sudo, as on Ubuntu cloud images.
+
+        password=None: passwordless sudo (`NOPASSWD: ALL`, like the `ubuntu` user of cloud images);
+        otherwise the account's password is `password`, the user is in group `sudo` (Debian's
+        `%sudo ALL=(ALL:ALL) ALL`), and sudo asks for the password. Either way the user logs in
+        over SSH with this host's key (root's key file), never with a password. Returns the user,
+        whose `inventory_line()` is the one to put in an inventory; idempotent per name.
+        """
+        if password is None:  # a NOPASSWD rule of its own, as cloud-init writes for `ubuntu`
+            rule = f"{name} ALL=(ALL:ALL) NOPASSWD: ALL"
+            sudo = (
+                f"printf '%s\\n' '{rule}' > /etc/sudoers.d/90-{name}; chmod 440 /etc/sudoers.d/90-{name}; "
+                f"visudo -cq -f /etc/sudoers.d/90-{name}"
+            )
+        else:
+            sudo = f"usermod -aG sudo {name}"
+        return self.add_user(name, password, sudo_script=sudo)
+
+    def add_user(self, name: str, password: str | None = None, *, sudo_script: str = "") -> SudoUser:
+        """A non-root SSH login (this host's key) with no sudo at all, unless `sudo_script` grants it."""
+        pub = self.key_file.with_suffix(".pub").read_text().strip()
+        script = (
+            "set -e; "
+            f"id -u {name} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash {name}; "
+            f"install -d -m 700 -o {name} -g {name} /home/{name}/.ssh; "
+            f"printf '%s\\n' '{pub}' > /home/{name}/.ssh/authorized_keys; "
+            f"chown {name}:{name} /home/{name}/.ssh/authorized_keys; chmod 600 /home/{name}/.ssh/authorized_keys"
+            + (f"; {sudo_script}" if sudo_script else "")
+        )
+        r = self.exec("sh", "-c", script)
+        if r.returncode != 0:
+            pytest.fail(f"cannot add user {name} to {self.name}: {r.stderr.strip() or r.stdout.strip()}")
+        if password is None:
+            r = self.exec("usermod", "--password", "*", name)  # key login only; no password to guess
+        else:
+            r = subprocess.run(
+                ["docker", "exec", "-i", self.name, "chpasswd"],
+                input=f"{name}:{password}\n",
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        if r.returncode != 0:
+            pytest.fail(f"cannot set the password of {name} on {self.name}: {r.stderr.strip()}")
+        return SudoUser(host=self, name=name, password=password)
+
     def remove(self) -> None:
         subprocess.run(["docker", "rm", "-f", self.name], capture_output=True, check=False)
+
+
+@dataclass(frozen=True)
+class SudoUser:
+    """A non-root login on a TestHost (`TestHost.add_sudo_user`, or `add_user`: no sudo)."""
+
+    __test__ = False
+
+    host: TestHost
+    name: str
+    password: str | None  # the account's password (None: none; passwordless sudo if any)
+
+    @property
+    def key_file(self) -> Path:
+        return self.host.key_file
+
+    @property
+    def ssh_port(self) -> int:
+        return self.host.ssh_port
+
+    def inventory_line(self, alias: str = "", **extra: str) -> str:
+        """An inventory line for this user; `extra` adds host vars (e.g. ansible_become_password_file)."""
+        line = (
+            f"{alias or self.host.name} ansible_host=127.0.0.1 ansible_port={self.host.ssh_port} "
+            f"ansible_user={self.name} ansible_ssh_private_key_file={self.host.key_file}"
+        )
+        return line + "".join(f" {k}={v}" for k, v in extra.items())
+
+    def sudo(self, *cmd: str) -> subprocess.CompletedProcess[str]:
+        """Run `cmd` on the host as this user through `sudo -S` (its password on stdin, if it has one)."""
+        return subprocess.run(
+            ["docker", "exec", "-i", "-u", self.name, self.host.name, "sudo", "-S", "-p", "", *cmd],
+            input=f"{self.password}\n" if self.password is not None else "",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
 
 def build_image() -> str:

@@ -92,7 +92,7 @@ def test_remote_up_dry_run_ships_nothing(sshd: LocalSshd, tmp_path: Path) -> Non
     assert not Path(f"/opt/okta-lab/{project}").exists()
     assert containers(project) == ""
     assert f"would run: {compose_variant()} -p {project}" in proc.stderr and "[on ci" in proc.stderr
-    assert "would write: ci:/opt/okta-lab/" in proc.stderr
+    assert "would ship " in proc.stderr and f"to ci:/opt/okta-lab/{project}" in proc.stderr
 
 
 def test_host_up_dry_run_converges_nothing(sshd: LocalSshd, tmp_path: Path) -> None:

@@ -191,3 +191,21 @@ def test_infra_fixture_reaches_the_host_over_ssh(hosts: Hosts) -> None:
     known.write_text("".join(f"{fields[0]} {fields[1]} {other_key}\n" for fields in pinned))
     with pytest.raises(TargetError, match="host key changed"):
         LabUnderTest(root=d, cfg=LabConfig.from_env(d / ".env"), target="host").host("openldap")
+
+
+def test_test_host_sudo_users_log_in_with_the_key(hosts: Hosts) -> None:
+    """The harness's non-root users: passwordless sudo, and sudo that asks for the password."""
+    nopass = hosts.old_os.add_sudo_user("ubuntu")
+    withpass = hosts.old_os.add_sudo_user("alice", "pw-for-sudo")
+    assert hosts.old_os.add_sudo_user("ubuntu") == nopass  # idempotent
+    base = ["ssh", "-i", str(hosts.old_os.key_file), "-p", str(hosts.old_os.ssh_port), "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]  # fmt: skip
+
+    def ssh(user: str, cmd: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, f"{user}@127.0.0.1", cmd], capture_output=True, text=True, check=False)
+
+    assert ssh("ubuntu", "id -un; sudo -n id -un").stdout.split() == ["ubuntu", "root"]
+    r = ssh("alice", "sudo -n true")
+    assert r.returncode != 0 and "password is required" in r.stderr
+    assert ssh("alice", "echo pw-for-sudo | sudo -S -p '' id -un").stdout.strip() == "root"
+    assert withpass.sudo("id", "-un").stdout.strip() == "root"

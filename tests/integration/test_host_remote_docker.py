@@ -25,7 +25,16 @@ import pytest
 
 from lab.config import LabConfig
 from tests.hosts.sshd import LocalSshd, local_sshd
-from tests.hosts.testhost import free_port, port_keys, require_docker, write_lab
+from tests.hosts.testhost import (
+    TestHost,
+    build_image,
+    free_port,
+    make_key,
+    port_keys,
+    require_docker,
+    start_host,
+    write_lab,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 DEFAULT_SERVICES = {"openldap", "ldap-ui", "db", "dbgate", "scim", "viewer"}
@@ -130,28 +139,37 @@ def test_ports_stay_on_the_remote_loopback(remote_lab: RemoteLab) -> None:
     assert published and set(published) == {"127.0.0.1"}, out
 
 
-def test_verify_passes_through_the_printed_tunnel(remote_lab: RemoteLab, tmp_path: Path) -> None:
-    """Open the printed all-ports tunnel on different local ports and point `lab verify` at them."""
+def test_verify_passes_through_lab_host_tunnel(remote_lab: RemoteLab) -> None:
+    """`lab host tunnel` forwards every published port (busy ones here, as every remote port is on
+    this machine, from free local ports) and writes .lab/tunnel.env; `lab verify` reads it."""
     assert remote_lab.up.returncode == 0
-    line = next(t for t in remote_lab.tunnels() if t.endswith("# all published ports"))
-    argv, local = _relocate(line)
-    remote_to_key = {
-        v: k for k, v in LabConfig.from_env(remote_lab.dir / ".env").env_values().items() if k in port_keys()
-    }
-    env_text = (remote_lab.dir / ".env").read_text()
-    for remote, here in local.items():
-        key = remote_to_key[str(remote)]
-        env_text = re.sub(rf"(?m)^{key}=.*$", f"{key}={here}", env_text)
     # No local data/: the checks read the SCIM token (and its mode) on the host, over SSH, and
     # look inside the containers with `docker exec` there.
     assert not (remote_lab.dir / "data").exists()
-    tunnel_env = tmp_path / "tunnel.env"
-    tunnel_env.write_text(env_text)
-    tunnel_env.chmod(0o600)
-    with _tunnel(argv, list(local.values())):
+    tunnel_env = remote_lab.dir / ".lab" / "tunnel.env"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "-C", str(remote_lab.dir), "host", "tunnel"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not tunnel_env.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.3)
+        assert tunnel_env.exists(), proc.communicate(timeout=10)
+        assert tunnel_env.stat().st_mode & 0o777 == 0o600
+        remote_ports = LabConfig.from_env(remote_lab.dir / ".env").env_values()
+        local_ports = LabConfig.from_env(tunnel_env).env_values()
+        moved = [int(local_ports[k]) for k in port_keys() if k in remote_ports and local_ports[k] != remote_ports[k]]
+        assert moved, "every remote port is busy here, so every forwarded one moved"
+        _wait_ports(proc, moved)
         r = lab(
             remote_lab.dir, "--env-file", str(tunnel_env), "verify", "ldap", "jdbc", "viewer", "--json", timeout=900
         )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     report = json.loads(r.stdout)
     assert report["ok"]
@@ -159,6 +177,22 @@ def test_verify_passes_through_the_printed_tunnel(remote_lab: RemoteLab, tmp_pat
     assert {x["outcome"] for x in report["results"]} <= {"passed", "skipped"}
     for component in ("ldap", "jdbc", "scim", "viewer"):  # every stack's checks really ran
         assert (component, "passed") in outcomes, outcomes
+
+
+def _wait_ports(proc: subprocess.Popen[str], ports: list[int], timeout: float = 30) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    pytest.fail(f"tunnel did not open: {proc.communicate(timeout=10)}")
+                time.sleep(0.3)
 
 
 def test_scim_demo_runs_against_the_remote_lab(remote_lab: RemoteLab) -> None:
@@ -223,9 +257,9 @@ def test_status_and_logs_come_from_the_remote_host(remote_lab: RemoteLab) -> Non
     assert logs.stdout.strip() and all(line.startswith("scim") for line in logs.stdout.strip().splitlines())
 
 
-def test_local_up_reset_and_backup_refuse_to_touch_a_remote_lab(remote_lab: RemoteLab) -> None:
+def test_local_reset_and_backup_refuse_to_touch_a_remote_lab(remote_lab: RemoteLab) -> None:
     before = remote_lab.containers()
-    for args in (["up", "ldap"], ["reset", "jdbc", "--yes"], ["backup"]):
+    for args in (["reset", "jdbc", "--yes"], ["backup"]):
         r = lab(remote_lab.dir, *args, timeout=120)
         assert r.returncode == 2, r.stdout + r.stderr
         errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
@@ -239,7 +273,13 @@ def test_down_then_destroy_act_on_the_remote_host(remote_lab: RemoteLab) -> None
     down = lab(remote_lab.dir, "down", timeout=600)
     assert down.returncode == 0, down.stderr
     assert remote_lab.containers() == {}
-    assert (remote_dir / "data" / "scim" / "token").exists()  # down keeps the data
+    token = (remote_dir / "data" / "scim" / "token").read_text()  # down keeps the data
+    resumed = lab(remote_lab.dir, "up", timeout=1200)  # no --host: the recorded host, as the docs say
+    assert resumed.returncode == 0, (resumed.stdout + resumed.stderr)[-3000:]
+    assert "lab is up on ci" in resumed.stdout and set(remote_lab.containers()) >= DEFAULT_SERVICES
+    assert (remote_dir / "data" / "scim" / "token").read_text() == token
+    down = lab(remote_lab.dir, "down", timeout=600)
+    assert down.returncode == 0 and remote_lab.containers() == {}, down.stderr
     destroy = lab(remote_lab.dir, "destroy", "--yes", timeout=600)
     assert destroy.returncode == 0, destroy.stderr
     assert f"{remote_dir} on ci" in destroy.stdout
@@ -300,3 +340,217 @@ def _http_status(url: str, timeout: float) -> int:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def sshd_no_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSshd]:
+    """This machine over SSH, with DOCKER_HOST pointing nowhere for its sessions: compose is
+    installed, the engine does not answer (the machine's own engine keeps running)."""
+    require_docker()
+    with local_sshd(tmp_path_factory.mktemp("sshd-no-engine"), ["SetEnv=DOCKER_HOST=unix:///nonexistent.sock"]) as s:
+        yield s
+
+
+def test_deliver_ships_only_what_changed_in_one_stream(sshd: LocalSshd, tmp_path: Path) -> None:
+    """First delivery: every file and a 0600 lab.env; a no-op: one manifest query, nothing sent;
+    one edit and one removal: one manifest query and one tar stream, over the same session."""
+    from lab.host.inventory import SshTarget
+    from lab.state import DockerRemote
+    from lab.targets.remote import RemoteDockerTarget
+
+    project = f"ship{free_port()}"
+    remote = Path(f"/opt/okta-lab/{project}")
+    lab_dir = tmp_path / ".lab"
+    files = {"compose.yml": "services: {}\n", "openldap/ldif/base.ldif": "dn: dc=x\n", "scim/app.conf": "a=1\n"}
+    for rel, text in files.items():
+        (lab_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        (lab_dir / rel).write_text(text)
+    (lab_dir / "openldap" / "entrypoint.sh").write_text("#!/bin/sh\n")
+    (lab_dir / "openldap" / "entrypoint.sh").chmod(0o755)
+    host = SshTarget("ci", "127.0.0.1", sshd.port, "root", str(sshd.key_file))
+    target = RemoteDockerTarget.open(DockerRemote(host, str(remote)), project, tmp_path / "kh", {"SECRET": "s3 cr3t"})
+    calls: list[str] = []
+    client = target.ssh.connection()
+    real = client.exec_command
+
+    def counting(command: str, *args: object, **kwargs: object) -> object:
+        calls.append(command)
+        return real(command, *args, **kwargs)  # type: ignore[arg-type]
+
+    client.exec_command = counting  # type: ignore[method-assign]
+    try:
+        paths = tuple(sorted(p for p in lab_dir.rglob("*") if p.is_file()))
+        first = target.deliver(lab_dir, paths)
+        assert (first.shipped, first.total, first.removed) == (5, 5, 0)
+        assert len(calls) == 2, calls  # manifest + one tar stream: no per-file mkdir or SFTP
+        assert (remote / ".lab/openldap/ldif/base.ldif").read_text() == "dn: dc=x\n"
+        assert (remote / ".lab/openldap/entrypoint.sh").stat().st_mode & 0o777 == 0o755
+        assert (remote / "lab.env").stat().st_mode & 0o777 == 0o600
+        assert (remote / "lab.env").read_text() == "SECRET='s3 cr3t'\n"
+        assert remote.stat().st_mode & 0o777 == 0o700 and (remote / "data").is_dir()
+
+        calls.clear()
+        again = target.deliver(lab_dir, paths)
+        assert (again.shipped, again.removed, len(calls)) == (0, 0, 1), calls  # the manifest only
+
+        calls.clear()
+        (lab_dir / "scim/app.conf").write_text("a=2\n")
+        (lab_dir / "compose.yml").unlink()
+        paths = tuple(sorted(p for p in lab_dir.rglob("*") if p.is_file()))
+        edit = target.deliver(lab_dir, paths)
+        assert (edit.shipped, edit.total, edit.removed, len(calls)) == (1, 4, 1, 2), calls
+        assert (remote / ".lab/scim/app.conf").read_text() == "a=2\n"
+        assert not (remote / ".lab/compose.yml").exists()
+        assert "shipped 1 of 4 files" in str(edit)
+    finally:
+        target.close()
+        shutil.rmtree(remote, ignore_errors=True)
+
+
+def test_up_with_the_engine_down_ships_nothing(sshd_no_engine: LocalSshd, tmp_path: Path) -> None:
+    project = f"noengine{free_port()}"
+    d = write_lab(tmp_path / "lab", "", LAB_BIND="127.0.0.1", LAB_PROJECT=project)
+    spec = f"root@127.0.0.1:{sshd_no_engine.port}"
+    r = lab(d, "up", "--host", spec, "-k", str(sshd_no_engine.key_file), "ldap", timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Docker engine on" in errors[0] and "does not answer" in errors[0], r.stderr
+    assert "Traceback" not in r.stderr and "nothing was shipped" in r.stderr
+    assert not Path(f"/opt/okta-lab/{project}").exists()  # no lab.env (secrets) reached the host
+
+
+def test_prepare_docker_takes_an_inventory_name(sshd: LocalSshd, tmp_path: Path) -> None:
+    """`prepare-docker NAME` reads the inventory (not DNS); a name it lacks with -i is one line."""
+    (tmp_path / "inventory.ini").write_text(f"[docker]\n{sshd.inventory_line('dockerbox')}\n")
+    r = lab(tmp_path, "host", "prepare-docker", "dockerbox")
+    assert r.returncode == 0, r.stderr
+    assert f"dockerbox (root@127.0.0.1:{sshd.port}): Docker ready (" in r.stdout
+    missing = lab(tmp_path, "host", "prepare-docker", "dockerbox", "-i", str(tmp_path / "nope.ini"))
+    assert missing.returncode == 2 and "nope.ini does not exist" in missing.stderr, missing.stderr
+
+
+def test_up_authentication_error_names_an_option_up_has(sshd: LocalSshd, tmp_path: Path) -> None:
+    d = write_lab(tmp_path / "lab", "", LAB_BIND="127.0.0.1", LAB_PROJECT=f"nokey{free_port()}")
+    r = lab(d, "up", "--host", f"root@127.0.0.1:{sshd.port}", "ldap", timeout=120)
+    assert r.returncode == 1 and "SSH authentication failed" in r.stderr, r.stderr
+    assert "-k/--identity" in r.stderr and "Traceback" not in r.stderr
+    assert "--identity" in lab(d, "up", "--help").stdout  # the option the message names exists
+
+
+@pytest.fixture(scope="module")
+def bare_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestHost]:
+    """A systemd test host without Docker (the engine cannot run in its unprivileged container)."""
+    require_docker()
+    build_image()
+    host = start_host(make_key(tmp_path_factory.mktemp("bare")))
+    try:
+        yield host
+    finally:
+        host.remove()
+
+
+def test_prepare_docker_as_a_sudo_user_installs_then_shows_why_the_engine_fails(
+    bare_host: TestHost, tmp_path: Path
+) -> None:
+    """As `ubuntu` with passwordless sudo: apt runs through sudo (packages installed, no
+    "Permission denied"); the engine cannot start in an unprivileged container, which is one
+    error line followed by the engine's last log lines, no traceback."""
+    user = bare_host.add_sudo_user("ubuntu")
+    (tmp_path / "inventory.ini").write_text(f"[docker]\n{user.inventory_line('cloud')}\n")
+    r = lab(tmp_path, "host", "prepare-docker", "cloud", "--docker-group", timeout=1500)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and "No hosts remaining" not in r.stderr, r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "the Docker engine on cloud (ubuntu@" in errors[0], r.stderr
+    assert "does not start" in errors[0] or "does not answer" in errors[0], errors
+    assert "its last log lines:" in r.stderr
+    assert bare_host.exec("dpkg-query", "-W", "-f", "${Status}", "docker.io").stdout == "install ok installed"
+    # the same host, engine down: `lab up --host` stops before shipping anything
+    d = write_lab(tmp_path / "lab", f"[docker]\n{user.inventory_line('cloud')}\n", LAB_BIND="127.0.0.1")
+    up = lab(d, "up", "--host", "cloud", "ldap", timeout=300)
+    assert up.returncode == 1 and "does not answer" in up.stderr and "Traceback" not in up.stderr, up.stderr
+    assert bare_host.exec("test", "-e", "/opt/okta-lab").returncode == 1  # nothing reached the host
+
+
+def test_sudo_that_asks_for_a_password_is_one_line_before_any_change(bare_host: TestHost, tmp_path: Path) -> None:
+    user = bare_host.add_sudo_user("pwsudo", "a-Passw0rd")
+    r = lab(tmp_path, "host", "prepare-docker", f"pwsudo@127.0.0.1:{user.ssh_port}", "-k", str(user.key_file))
+    assert r.returncode == 1, r.stdout + r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "sudo asks for a password" in errors[0], r.stderr
+    assert "NOPASSWD" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.fixture(scope="module")
+def local_sudo_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalSshd, str]]:
+    """A passwordless-sudo login on this machine (as `ubuntu` on a cloud image), reached through a
+    private sshd that also reads ~/.ssh/authorized_keys; removed at the end."""
+    require_docker()
+    if not shutil.which("sudo"):
+        r = subprocess.run(["apt-get", "install", "-y", "-qq", "sudo"], capture_output=True, text=True, check=False)
+        if r.returncode != 0:
+            pytest.fail(f"sudo is needed for the sudo-user test: {r.stderr[-300:]}")
+    d = tmp_path_factory.mktemp("sshd-sudo")
+    name = f"labsudo{free_port()}"
+    key = make_key(d)
+    rule = Path(f"/etc/sudoers.d/90-{name}")
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", name], check=True)
+    try:
+        home = Path(f"/home/{name}/.ssh")
+        home.mkdir(mode=0o700)
+        (home / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
+        subprocess.run(["chown", "-R", f"{name}:{name}", str(home)], check=True)
+        rule.write_text(f"{name} ALL=(ALL:ALL) NOPASSWD: ALL\n")
+        rule.chmod(0o440)
+        with local_sshd(d, [f"AuthorizedKeysFile={d / 'authorized_keys'} .ssh/authorized_keys"]) as server:
+            yield server, name
+    finally:
+        rule.unlink(missing_ok=True)
+        subprocess.run(["userdel", "-r", name], capture_output=True, check=False)
+
+
+def test_up_as_a_sudo_user_runs_the_lab_through_sudo(local_sudo_user: tuple[LocalSshd, str], tmp_path: Path) -> None:
+    """`lab up --host USER@H` as a passwordless-sudo user: the folder under /opt is made (and
+    checked) through sudo, the lab starts, creds are read, destroy removes it; one clear line when
+    the user has no passwordless sudo is covered by the test host tests."""
+    server, user = local_sudo_user
+    project = f"sudolab{free_port()}"
+    remote = Path(f"/opt/okta-lab/{project}")
+    ports = {k: str(free_port()) for k in port_keys()}
+    d = write_lab(tmp_path / "lab", "", LAB_BIND="127.0.0.1", LAB_PROJECT=project, **ports)
+    spec = f"{user}@127.0.0.1:{server.port}"
+    try:
+        up = lab(d, "up", "--host", spec, "-k", str(server.key_file), "ldap", timeout=1500)
+        assert up.returncode == 0, (up.stdout + up.stderr)[-3000:]
+        assert f"lab is up on 127.0.0.1 ({user}@127.0.0.1" in up.stdout
+        assert (remote / "lab.env").stat().st_mode & 0o777 == 0o600 and (remote / "lab.env").stat().st_uid == 0
+        again = lab(d, "up", "ldap", timeout=600)  # resumes on the recorded host, still through sudo
+        assert again.returncode == 0 and "shipped 0 of" in again.stderr, again.stderr[-2000:]
+        status = lab(d, "status", "--json", timeout=120)
+        assert status.returncode == 0, status.stderr
+        assert {s["service"] for s in json.loads(status.stdout)["services"]} >= {"openldap", "ldap-ui"}
+        destroy = lab(d, "destroy", "--yes", timeout=600)
+        assert destroy.returncode == 0, destroy.stderr
+        assert not remote.exists()
+    finally:
+        compose = shutil.which("docker-compose") or "docker-compose"
+        if remote.is_dir():
+            subprocess.run(
+                [compose, "-p", project, "-f", f"{remote}/.lab/compose.yml", "down", "-v"],
+                capture_output=True,
+                check=False,
+            )
+            shutil.rmtree(remote, ignore_errors=True)
+
+
+def test_prepare_docker_as_a_sudo_user_adds_it_to_the_docker_group(
+    local_sudo_user: tuple[LocalSshd, str], tmp_path: Path
+) -> None:
+    """On this machine (its engine runs): through sudo, idempotent, and `--docker-group` once."""
+    server, user = local_sudo_user
+    spec = f"{user}@127.0.0.1:{server.port}"
+    first = lab(tmp_path, "host", "prepare-docker", spec, "-k", str(server.key_file), "--docker-group")
+    assert first.returncode == 0, first.stderr
+    assert "docker" in subprocess.run(["id", "-nG", user], capture_output=True, text=True).stdout.split()
+    second = lab(tmp_path, "host", "prepare-docker", spec, "-k", str(server.key_file), "--docker-group")
+    assert second.returncode == 0 and "Docker ready (0 change(s)" in second.stdout, second.stdout + second.stderr

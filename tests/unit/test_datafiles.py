@@ -60,6 +60,8 @@ class FakeSsh:
         self.commands.append(command)
         if "/denied/" in command:
             return _Out(0, ""), _Out(1, ""), _Out(1, "sudo: a password is required")
+        if command.endswith("'sudo -n true'") or "; sudo -n true" in command:  # the sudo check
+            return _Out(0, ""), _Out(0, ""), _Out(0, "")
         path = next((p for p in self.files if p in command), None)
         out = _Out(0, self.files[path] + "\n") if path else _Out(3, "")
         return out, out, _Out(0, "")
@@ -79,7 +81,7 @@ def remote(tmp_path: Path, host: SshTarget = HOST, directory: str = "/opt/okta-l
     from lab.host.ssh import SshRunner
     from lab.targets.docker import ComposeTarget
 
-    runner = SshRunner(host, tmp_path / "kh")
+    runner = SshRunner(host, tmp_path / "kh", become=host.user != "root")  # as RemoteDockerTarget.open
     return DataFiles(tmp_path, ComposeTarget("demo", directory, runner, None, {}))  # type: ignore[arg-type]
 
 
@@ -113,7 +115,7 @@ def test_remote_docker_files_are_read_over_ssh_in_the_lab_folder(tmp_path: Path,
     card = scim_card(remote(tmp_path))
     assert card["SCIM token"] == "Bearer remote-token"
     assert card["SCIM certificate"] == "lab1:/opt/okta-lab/demo/data/scim/scim.crt"
-    assert len(ssh.commands) == 1 and ssh.commands[0].startswith("sudo -n sh -c ")  # admin is not root
+    assert len(ssh.commands) == 1 and ssh.commands[0].startswith("sudo -n -- sh -c ")  # admin is not root
 
 
 def test_native_files_come_from_the_service_folder_without_sudo_as_root(tmp_path: Path, ssh: FakeSsh) -> None:
