@@ -21,7 +21,10 @@ def _need(module: str) -> None:
         __import__(module)
     except ImportError:
         raise UsageError(
-            Problem(f"{module} is not installed", "install the RADIUS extra: pip install 'okta-lab[radius]'")
+            Problem(
+                f"{module} is not installed",
+                "run `make venv` (it installs the RADIUS extra), or pip install 'okta-lab[radius]'",
+            )
         ) from None
 
 
