@@ -65,7 +65,9 @@ def test(
                 line += f"  (decoded: {hd['decoded']})"
             console.print(line, markup=False, soft_wrap=True)
     if not ok:
-        raise VerifyError(Problem(verdict, f"fix data/{CUSTOM} and run `lab headerapp reload`"))
+        other = "names" if expect == "username" else "username"
+        hint = f"fix data/{CUSTOM} and run `lab headerapp reload` (or, for the other example, --expect {other})"
+        raise VerifyError(Problem(verdict, hint))
     if not as_json:
         console.print(f"ok: {verdict}", markup=False, soft_wrap=True)
 
