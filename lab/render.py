@@ -246,6 +246,8 @@ def _write_tree(out: Path, files: dict[Path, bytes]) -> list[Path]:
         target.write_bytes(data)
         if target.suffix == ".sh" or target.name == "entrypoint":
             target.chmod(0o755)
+        elif target.suffix == ".env":  # application settings: they hold secrets
+            target.chmod(0o600)
         changed.append(target)
     manifest = out / MANIFEST
     old = set(manifest.read_text().splitlines()) if manifest.exists() else set()
