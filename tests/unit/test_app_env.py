@@ -26,11 +26,39 @@ from tests.render.test_golden import case_config
 #: service -> (role, the unit template, the settings file under .lab/, keys whose value is placement)
 APPS = {
     "viewer": ("viewer", "okta-lab-viewer.service.j2", "viewer/env/viewer.env", {"VIEWER_RECORDINGS_DIR"}),
+    "scim": (
+        "scim",
+        "okta-lab-scim.service.j2",
+        "scim/env/scim.env",
+        {"SCIM_DB_HOST", "SCIM_DB_PORT", "SCIM_DATA_DIR", "SCIM_LISTEN", "SCIM_LISTEN_PORT", "SCIM_OPERATIONS_FILE"},
+    ),
+    "dbgate": ("dbgate", "okta-lab-dbgate.service.j2", "dbgate/env/dbgate.env", {"SERVER_lab", "PORT_lab"}),
 }
 #: keys only the native unit sets (Docker images have them built in)
-NATIVE_ONLY = {"viewer": {"LAB_VIEWER_ASSETS"}}
+NATIVE_ONLY = {"viewer": {"LAB_VIEWER_ASSETS"}, "dbgate": {"HOME", "PORT", "NODE_ENV"}}
 #: .env keys of a component that are placement, not application settings
-NOT_SETTINGS = {"viewer": {"VIEWER_PORT", "VIEWER_RECORDINGS_DIR"}}
+NOT_SETTINGS = {
+    "viewer": {"VIEWER_PORT", "VIEWER_RECORDINGS_DIR"},
+    "scim": {"SCIM_PORT", "SCIM_APP", "SCIM_OPERATIONS_FILE"},
+    "dbgate": {
+        "DBGATE_PORT",
+        "DBGATE_LOGIN",
+        "DBGATE_PASSWORD",
+        "MARIADB_DATABASE",
+        "MARIADB_USER",
+        "MARIADB_PASSWORD",
+    },
+}
+#: .env key -> the name the service reads it under, where they differ
+READ_AS = {
+    "dbgate": {
+        "DBGATE_LOGIN": "LOGIN",
+        "DBGATE_PASSWORD": "PASSWORD",
+        "MARIADB_DATABASE": "DATABASE_lab",
+        "MARIADB_USER": "USER_lab",
+        "MARIADB_PASSWORD": "PASSWORD_lab",
+    }
+}
 TRICKY = 'pa ss#w$rd-{x}-"quoted"-0123456789'
 
 
@@ -48,7 +76,12 @@ def parse_environment_file(text: str) -> dict[str, str]:
 
 
 def role_vars(role: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"ansible_managed": "managed", "lab_render_dir": "/lab/.lab", "playbook_dir": "/pb"}
+    data: dict[str, Any] = {
+        "ansible_managed": "managed",
+        "lab_render_dir": "/lab/.lab",
+        "playbook_dir": "/pb",
+        "role_path": "/roles/r",
+    }
     for name in ("defaults", "vars"):
         data.update(yaml.safe_load((RESOURCES / "roles" / role / name / "main.yml").read_text()) or {})
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
@@ -97,7 +130,7 @@ def render(tmp_path: Path, **over: str) -> tuple[LabConfig, Path]:
 @pytest.mark.parametrize("service", sorted(APPS))
 @pytest.mark.parametrize("tricky", [False, True], ids=["default", "tricky-password"])
 def test_docker_and_native_hosts_get_the_same_settings(tmp_path: Path, service: str, tricky: bool) -> None:
-    over = {"VIEWER_ADMIN_PASSWORD": TRICKY} if tricky else {}
+    over = {"VIEWER_ADMIN_PASSWORD": TRICKY, "MARIADB_PASSWORD": TRICKY, "DBGATE_PASSWORD": TRICKY} if tricky else {}
     config, lab_dir = render(tmp_path, **over)
     docker, native = docker_env(lab_dir, config, service), native_env(service, lab_dir)
     placement = APPS[service][3]
@@ -105,7 +138,8 @@ def test_docker_and_native_hosts_get_the_same_settings(tmp_path: Path, service: 
     differ = {k: (docker[k], native[k]) for k in docker if k not in placement and docker[k] != native[k]}
     assert not differ
     if tricky:
-        assert docker["VIEWER_ADMIN_PASSWORD"] == TRICKY
+        password = {"viewer": "VIEWER_ADMIN_PASSWORD", "scim": "MARIADB_PASSWORD", "dbgate": "PASSWORD"}[service]
+        assert docker[password] == native[password] == TRICKY
 
 
 @pytest.mark.parametrize("service", sorted(APPS))
@@ -117,6 +151,8 @@ def test_every_setting_reaches_both_targets(tmp_path: Path, service: str) -> Non
     conditional = {k for k in comp.config_keys if "_PAM_" in k}  # only with the PAM API configured
     missing = set(comp.config_keys) - NOT_SETTINGS.get(service, set()) - conditional - set(settings)
     assert not missing
+    renamed = {key: name for key, name in READ_AS.get(service, {}).items() if name not in settings}
+    assert not renamed
 
 
 def test_the_settings_file_is_private(tmp_path: Path) -> None:
@@ -125,7 +161,7 @@ def test_the_settings_file_is_private(tmp_path: Path) -> None:
 
 
 def test_roles_keep_no_hand_written_copy_of_the_settings() -> None:
-    assert not sorted((RESOURCES / "roles").glob("viewer/templates/*.env.j2"))
+    assert not sorted((RESOURCES / "roles").glob("*/templates/*.env.j2"))
 
 
 @pytest.mark.parametrize(
