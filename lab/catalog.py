@@ -14,6 +14,7 @@ import yaml
 
 from lab import RESOURCES
 from lab.errors import ConfigError, Problem
+from lab.yamlload import FAST_LOADER
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,6 @@ def load_catalog(root: Path = RESOURCES / "compose") -> Catalog:
     """Read every `compose/*/component.yaml`, ordered by (`order`, service)."""
     entries = []
     for spec in sorted(root.glob("*/component.yaml")):
-        data = yaml.safe_load(spec.read_text())
+        data = yaml.load(spec.read_text(), Loader=FAST_LOADER)
         entries.append((data.get("order", 50), data["service"], _component(spec.parent, data)))
     return Catalog(tuple(c for _, _, c in sorted(entries, key=lambda e: (e[0], e[1]))))

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from lab.errors import ConfigError, Problem
+from lab.yamlload import FAST_LOADER
 
 PACKAGED = {"galaxy": Path(__file__).resolve().parent / "data" / "galaxy.yaml"}
 
@@ -114,7 +115,7 @@ def load_company(name_or_path: str) -> Company:
     key = f"LAB_COMPANY={name_or_path!r}"
     fix = "fix the file, or write a new one with `lab data generate --users N --out FILE`"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=FAST_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -10,12 +10,14 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from lab.card import demo_card
+from lab import fingerprint
+from lab.card import CardEntry, demo_card
 from lab.cli.common import console, err_console, lab_context, note, print_card
 from lab.config import LabConfig
 from lab.context import LabContext
 from lab.errors import Problem, UsageError
 from lab.pipeline import UpResult, destroy, down, load_config, reset, reset_services, up
+from lab.state import DockerLocal
 from lab.targets.base import ServiceState
 
 
@@ -48,7 +50,10 @@ def up_cmd(
 ) -> None:
     """Build what changed, start the services, wait until healthy, print the demo card."""
     lab = lab_context(ctx)
-    warn_if_published_everywhere(load_config(lab))
+    config = load_config(lab)
+    notes = [wildcard_warning(config)] if config.core.publishes_everywhere else []
+    for line in notes:
+        note(line)
     if host or _recorded_remote(lab):
         from lab.cli.host import print_remote_up  # the remote Docker host target
 
@@ -57,6 +62,7 @@ def up_cmd(
     if identity:
         raise UsageError(Problem("--identity is for `lab up --host HOST`", "add --host, or leave out -k"))
     started = time.monotonic()
+    recorder = NoopRecorder(lab, config, names or [])
     with Live(console=err_console, transient=True, refresh_per_second=4) as live:
 
         def on_update(states: list[ServiceState], elapsed: float) -> None:
@@ -68,12 +74,15 @@ def up_cmd(
     if print_dry_run(result):
         return
     for comp, why in result.selection.skipped:
-        note(f"{comp.service} skipped: {why}")
+        notes.append(f"{comp.service} skipped: {why}")
+        note(notes[-1])
     if result.built:
         note(f"built {', '.join(result.built)}")
+    card = demo_card(config, result.selection.components, reveal=False, data_dir=lab.data_dir)
+    recorder.record(result, card, notes)  # before printing: a closed pipe must not lose it
+    if creds:
+        card = demo_card(config, result.selection.components, reveal=True, data_dir=lab.data_dir)
     console.print(f"lab is up: {', '.join(result.selection.services)} healthy in {time.monotonic() - started:.1f}s")
-    config = load_config(lab)
-    card = demo_card(config, result.selection.components, reveal=creds, data_dir=lab.data_dir)
     print_card(card)
     if not creds and any(e.secret for e in card):
         console.print("(passwords hidden: `lab creds` shows them)")
@@ -87,13 +96,55 @@ def _recorded_remote(lab: LabContext) -> bool:
     return state is not None and isinstance(state.target, DockerRemote)
 
 
-def warn_if_published_everywhere(config: LabConfig) -> None:
-    """One line when LAB_BIND is a wildcard: the lab's ports are then reachable from the network."""
-    if config.core.publishes_everywhere:
-        note(
-            f"LAB_BIND={config.core.bind} publishes every lab port on all interfaces; "
-            "set LAB_BIND=127.0.0.1 (and use SSH tunnels) unless you mean it"
+class NoopRecorder:
+    """Takes the fingerprint of the inputs before `lab up` runs and records it when the run
+    succeeded and nothing changed meanwhile: the next `lab up` with the same arguments is then
+    answered by `lab.fingerprint.fast_up` without rendering, compose or waiting."""
+
+    def __init__(self, lab: LabContext, config: LabConfig, names: list[str]) -> None:
+        self.lab, self.names, self.project = lab, names, config.core.project
+        self.env_path = lab.env_path.resolve()
+        self.watched = watched_paths(lab, config)
+        self.inputs = ""
+        if not lab.dry_run:
+            fingerprint.forget(lab.lab_dir)
+            self.inputs = fingerprint.inputs_digest(lab.root, self.env_path, names, self.watched)
+
+    def record(self, result: UpResult, card: list[CardEntry], notes: list[str]) -> None:
+        if result.dry_run or not self.inputs or not isinstance(result.record, DockerLocal):
+            return
+        if fingerprint.inputs_digest(self.lab.root, self.env_path, self.names, self.watched) != self.inputs:
+            return  # something changed while we ran: the next `lab up` does the full run
+        fingerprint.record(
+            self.lab.root,
+            self.inputs,
+            self.names,
+            self.project,
+            result.selection.services,
+            self.watched,
+            [(e.service, e.label, e.value, e.secret) for e in card],
+            notes,
         )
+
+
+def watched_paths(lab: LabContext, config: LabConfig) -> list[str]:
+    """Files outside the checkout that rendering reads, by what the config names."""
+    from lab.company import PACKAGED
+
+    paths = [] if config.core.company in PACKAGED else [str(Path(config.core.company).resolve())]
+    paths += [str(Path(p).resolve()) for p in config.core.extra_ca_paths]
+    ops = config.scim.operations_file
+    if ops:
+        paths.append(str(ops if ops.startswith("/") else lab.root / ops))
+    return paths
+
+
+def wildcard_warning(config: LabConfig) -> str:
+    """The note for a wildcard LAB_BIND: the lab's ports are then reachable from the network."""
+    return (
+        f"LAB_BIND={config.core.bind} publishes every lab port on all interfaces; "
+        "set LAB_BIND=127.0.0.1 (and use SSH tunnels) unless you mean it"
+    )
 
 
 def print_dry_run(result: UpResult) -> bool:
@@ -109,7 +160,10 @@ def print_dry_run(result: UpResult) -> bool:
 
 def down_cmd(ctx: typer.Context) -> None:
     """Stop and remove the containers; data/ is kept."""
-    down(lab_context(ctx))
+    lab = lab_context(ctx)
+    if not lab.dry_run:
+        fingerprint.forget(lab.lab_dir)
+    down(lab)
     console.print("lab is down; data/ is kept (`lab up` resumes, `lab destroy` removes it)")
 
 
@@ -136,5 +190,7 @@ def reset_cmd(
     names = reset_services(lab, stacks or [])
     if not yes and not typer.confirm(f"Erase the data of {', '.join(names)} and start them fresh?"):
         raise typer.Exit(1)
+    if not lab.dry_run:
+        fingerprint.forget(lab.lab_dir)
     reset(lab, names)
     console.print(f"{'dry run: would reset' if lab.dry_run else 'reset'} {', '.join(names)} to the golden state")

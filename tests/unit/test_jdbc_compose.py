@@ -42,13 +42,16 @@ def test_catalog_declares_the_jdbc_services():
     assert catalog.get("dbgate").depends_on == ("db",)
 
 
-def test_secrets_are_interpolated_not_rendered(rendered):
+def test_secrets_are_interpolated_or_in_private_settings_files(rendered):
     cfg, services, out = rendered
     text = (out / "compose.yml").read_text()
     for secret in (cfg.jdbc.password, cfg.jdbc.root_password, cfg.jdbc.dbgate_password):
         assert secret not in text
     assert services["db"]["environment"]["MARIADB_PASSWORD"] == "${MARIADB_PASSWORD}"
-    assert services["dbgate"]["environment"]["PASSWORD"] == "${DBGATE_PASSWORD}"
+    for app in ("dbgate",):  # application settings: one 0600 file, for compose and the role (scim too)
+        assert services[app]["env_file"] == [f"{app}/env/{app}.env"]
+        assert (out / app / "env" / f"{app}.env").stat().st_mode & 0o777 == 0o600
+    assert f"PASSWORD={cfg.jdbc.dbgate_password}\n" in (out / "dbgate" / "env" / "dbgate.env").read_text()
 
 
 def test_ports_bind_to_loopback(rendered):

@@ -1,4 +1,5 @@
-"""The viewer's compose fragment: secrets by reference, loopback ports, the recordings mount."""
+"""The viewer's compose fragment: secrets only in the private settings file, loopback ports, the
+recordings mount."""
 
 from __future__ import annotations
 
@@ -19,14 +20,16 @@ def render(tmp_path: Path, **env: str) -> dict:  # type: ignore[type-arg]
     return yaml.safe_load(result.compose_file.read_text())["services"]["viewer"]  # type: ignore[no-any-return]
 
 
-def test_secrets_are_references_and_port_is_loopback(tmp_path: Path) -> None:
+def test_secrets_stay_in_the_settings_file_and_port_is_loopback(tmp_path: Path) -> None:
     svc = render(tmp_path, VIEWER_PORT="3999")
     cfg = LabConfig.from_env(tmp_path / ".env")
-    env = svc["environment"]
-    assert env["VIEWER_ADMIN_PASSWORD"] == "${VIEWER_ADMIN_PASSWORD}"
-    assert env["VIEWER_SESSION_SECRET"] == "${VIEWER_SESSION_SECRET}"
+    assert svc["env_file"] == ["viewer/env/viewer.env"]
+    assert svc["environment"] == {"VIEWER_RECORDINGS_DIR": "/data/recordings"}
     text = (tmp_path / ".lab" / "compose.yml").read_text()
     assert cfg.viewer.admin_password not in text and cfg.viewer.session_secret not in text
+    settings = tmp_path / ".lab" / "viewer" / "env" / "viewer.env"
+    assert f"VIEWER_ADMIN_PASSWORD={cfg.viewer.admin_password}\n" in settings.read_text()
+    assert settings.stat().st_mode & 0o777 == 0o600
     assert svc["ports"] == ["127.0.0.1:3999:3000"]
     assert "/usr/local/bin/lab-healthcheck" in svc["healthcheck"]["test"]
 
