@@ -73,8 +73,8 @@ class _Stream:
         self.data, self.written, self.channel = data, "", _Channel(status)
         self.lines = iter(lines or [])
 
-    def write(self, text: str) -> None:
-        self.written += text
+    def write(self, text: str | bytes) -> None:  # paramiko's stdin takes both
+        self.written += text.decode() if isinstance(text, bytes) else text
 
     def flush(self) -> None:
         pass

@@ -146,16 +146,28 @@ def render(tmp_path: Path, **env: str) -> dict:  # type: ignore[type-arg]
     return yaml.safe_load(result.compose_file.read_text())["services"]["viewer"]  # type: ignore[no-any-return]
 
 
-def test_compose_passes_the_keys_and_references_the_secret(tmp_path: Path) -> None:
-    env = render(tmp_path, **PAM)["environment"]
+def rendered_settings(tmp_path: Path) -> dict[str, str]:
+    """The viewer's settings file (rendered once for compose `env_file:` and the native role)."""
+    from tests.unit.test_app_env import parse_environment_file
+
+    path = tmp_path / ".lab" / "viewer" / "env" / "viewer.env"
+    assert path.stat().st_mode & 0o077 == 0, "the settings file holds secrets: 0600"
+    return parse_environment_file(path.read_text())
+
+
+def test_compose_passes_the_keys_and_keeps_the_secret_out_of_compose(tmp_path: Path) -> None:
+    service = render(tmp_path, **PAM)
+    assert "viewer/env/viewer.env" in service["env_file"]
+    env = rendered_settings(tmp_path)
     assert env["VIEWER_PAM_URL"] == "https://acme.pam.okta.com"
     assert env["VIEWER_PAM_TEAM"] == "galaxy-ops" and env["VIEWER_PAM_KEY_ID"] == PAM["VIEWER_PAM_KEY_ID"]
-    assert env["VIEWER_PAM_KEY_SECRET"] == "${VIEWER_PAM_KEY_SECRET}"
+    assert env["VIEWER_PAM_KEY_SECRET"] == PAM["VIEWER_PAM_KEY_SECRET"]
     assert PAM["VIEWER_PAM_KEY_SECRET"] not in (tmp_path / ".lab" / "compose.yml").read_text()
 
 
 def test_compose_without_pam_has_no_pam_keys(tmp_path: Path) -> None:
-    assert not [k for k in render(tmp_path)["environment"] if k.startswith("VIEWER_PAM_")]
+    render(tmp_path)
+    assert not [k for k, v in rendered_settings(tmp_path).items() if k.startswith("VIEWER_PAM_") and v]
 
 
 def test_lab_config_redacts_the_secret(tmp_path: Path) -> None:
