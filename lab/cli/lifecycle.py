@@ -12,7 +12,8 @@ from rich.table import Table
 from lab.card import demo_card
 from lab.cli.common import console, err_console, lab_context, note, print_card
 from lab.config import LabConfig
-from lab.pipeline import UpResult, destroy, down, load_config, reset, reset_services, up
+from lab.pipeline import UpResult, destroy, destroy_question, down, load_config, reset, reset_services, up
+from lab.state import NativeHosts
 from lab.targets.base import ServiceState
 
 
@@ -65,7 +66,13 @@ def up_cmd(
         note(f"built {', '.join(result.built)}")
     console.print(f"lab is up: {', '.join(result.selection.services)} healthy in {time.monotonic() - started:.1f}s")
     config = load_config(lab)
-    card = demo_card(config, result.selection.components, reveal=creds, data_dir=lab.data_dir)
+    if isinstance(result.record, NativeHosts):  # values true for the hosts, read over SSH
+        from lab.datafiles import lab_data_files
+
+        with lab_data_files(lab) as files:
+            card = demo_card(config, result.selection.components, reveal=creds, files=files)
+    else:
+        card = demo_card(config, result.selection.components, reveal=creds, data_dir=lab.data_dir)
     print_card(card)
     if not creds and any(e.secret for e in card):
         console.print("(passwords hidden: `lab creds` shows them)")
@@ -92,8 +99,15 @@ def print_dry_run(result: UpResult) -> bool:
 
 
 def down_cmd(ctx: typer.Context) -> None:
-    """Stop and remove the containers; data/ is kept."""
-    down(lab_context(ctx))
+    """Stop and remove the containers (stop the units, on native hosts); data is kept."""
+    where = down(lab_context(ctx))
+    if isinstance(where, NativeHosts):
+        console.print(
+            f"lab is down on {where.where}: its units are stopped, their data is kept "
+            "(`lab up` starts them again, `lab destroy` removes them)",
+            soft_wrap=True,
+        )
+        return
     console.print("lab is down; data/ is kept (`lab up` resumes, `lab destroy` removes it)")
 
 
@@ -103,7 +117,7 @@ def destroy_cmd(
 ) -> None:
     """Remove containers, networks AND all lab data (data/, .lab/). Asks first."""
     lab = lab_context(ctx)
-    if not yes and not typer.confirm(f"Remove every container and all data under {lab.data_dir}?"):
+    if not yes and not typer.confirm(destroy_question(lab)):
         raise typer.Exit(1)
     removed = destroy(lab)
     verb = "dry run: would remove" if lab.dry_run else "removed"

@@ -96,8 +96,11 @@ def run_playbook(
     check: bool = False,
     limit: str = "",
     on_event: Callable[[TaskEvent], None] | None = None,
+    become_file: Path | None = None,
 ) -> RunSummary:
-    """Run `playbook` against the rendered inventory; never raises for task failures."""
+    """Run `playbook` against the rendered inventory; never raises for task failures.
+
+    `become_file`: the file holding the sudo password (ANSIBLE_BECOME_PASSWORD_FILE)."""
     import ansible_runner  # heavy: imported only when a run happens
 
     collector = _Collector(on_event)
@@ -107,6 +110,8 @@ def run_playbook(
     private = files.root / "runner"
     private.mkdir(parents=True, exist_ok=True)
     env = {**ansible_env(files), "PATH": _path_with_venv()}
+    if become_file is not None:
+        env["ANSIBLE_BECOME_PASSWORD_FILE"] = str(become_file)
     started = time.monotonic()
     result = ansible_runner.run(
         private_data_dir=str(private),

@@ -9,6 +9,7 @@ LAB_BIND and the ports of the env file (the tunnel `lab up --host` prints).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -36,13 +37,27 @@ class LabUnderTest:
 
     @property
     def addr(self) -> str:
+        """Where probes connect: an SSH tunnel's end here (LAB_PROBE_ADDR), a host, or LAB_BIND."""
+        if os.environ.get("LAB_PROBE_ADDR"):
+            return os.environ["LAB_PROBE_ADDR"]
         if self.target == "host":  # native target: probe the first inventory host (issue 4)
             return str(next(iter(self._host_targets()["groups"].values()))["address"])
         bind = self.cfg.core.bind
         return "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
 
     def port(self, key: str) -> int:
+        """The port a probe from here connects to (a tunnel's, when `lab host verify` opened one)."""
+        tunnels = json.loads(os.environ.get("LAB_PROBE_PORTS") or "{}")
+        return int(tunnels.get(key) or self.cfg.env_values()[key])
+
+    def service_port(self, key: str) -> int:
+        """The port the service listens on, on its host (what socket checks look for)."""
         return int(self.cfg.env_values()[key])
+
+    def listening(self, host: Any, port: int) -> bool:
+        """True when something on `host` listens on `port`: on every address, or on LAB_BIND."""
+        addresses = ["0.0.0.0", "::", self.cfg.core.bind]
+        return any(host.socket(f"tcp://{a}:{port}").is_listening for a in dict.fromkeys(addresses))
 
     def host(self, service: str) -> Any:
         if service not in self._hosts and self.target == "host":  # over SSH (issue 4)
