@@ -178,7 +178,9 @@ def converge_twice(files: HostFiles, playbook: Path, limit: str = "") -> Idempot
 def _event_from(kind: str, data: dict[str, Any]) -> TaskEvent:
     res = data.get("res") or {}
     status = _STATUS[kind]
-    if status == "ok" and res.get("changed"):
+    # A skipped result can still be counted as changed (check mode skips a command whose
+    # `changed_when: true` holds, e.g. a handler): list it, so the list matches the counts.
+    if status in ("ok", "skipped") and res.get("changed"):
         status = "changed"
     if status == "failed" and data.get("ignore_errors"):
         status = "ignored"

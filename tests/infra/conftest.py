@@ -140,9 +140,13 @@ class LabUnderTest:
         return dict(json.loads((self.root / ".lab" / "host" / "targets.json").read_text()))
 
     def logs(self, service: str, lines: int = 40) -> str:
-        if self.target == "host":  # the unit's journal on the host (issue 4)
-            cmd = f"journalctl -u {service.replace('-', '_')} -u {service} -n {lines} --no-pager"
-            return str(self.host(service).run(cmd).stdout)
+        if self.target == "host":  # the unit's journal on the host (issue 4); sudo for a non-root user
+            from lab.catalog import load_catalog
+
+            comp = next((c for c in load_catalog() if c.service == service), None)
+            unit = (comp.host_unit if comp else "") or service
+            cmd = f"journalctl -u {unit} -n {int(lines)} --no-pager"
+            return str(self.host(service).run(f"sudo -n {cmd} 2>/dev/null || {cmd}").stdout)
         if self.remote:
             result = self.machine.run(f"docker logs --tail {int(lines)} {self.container(service)} 2>&1")
             return str(result.stdout)

@@ -88,3 +88,11 @@ def test_idempotence_report_lists_what_changed() -> None:
     second = RunSummary("x.yml", 0, 1.0, False, changes=(TaskEvent("h1", "Ensure conf", "changed", diff="-a\n+b"),))
     report = Idempotence(ok, second).report()
     assert "changed 1 task(s)" in report and "h1: Ensure conf" in report and "    +b" in report
+
+
+def test_a_skipped_task_counted_as_changed_is_listed() -> None:
+    """Check mode skips `command` handlers with `changed_when: true`, yet the stats count them."""
+    c = _Collector(None)
+    c(ev("runner_on_skipped", "update ca certificates", changed=True, skipped=True))
+    c(ev("runner_on_skipped", "Ensure w", skipped=True))
+    assert [e.task for e in c.changes] == ["update ca certificates"]
