@@ -29,22 +29,40 @@ def demo_card(
 ) -> list[CardEntry]:
     """Card lines of `components`; secrets shown only with `reveal`.
 
-    Values are Jinja2 expressions over `cfg`; `data_file("scim/token")` reads a value a service
-    generated on first start under `data/` (or where `files` says the lab keeps it), and
-    `data_path(...)` says where that file is.
+    Values are Jinja2 expressions over `cfg`; `addr` is the address to put in the service's URLs
+    on its target (LAB_BIND on Docker; on a native host its inventory address when LAB_BIND is a
+    wildcard, else LAB_BIND there); `host_name(service)` names the native host that runs it;
+    `exists(path)` tells whether a path under the lab folder exists here;
+    `data_file("scim/token")` reads a value a service generated on first start under `data/` (or
+    where `files` says the lab keeps it), and `data_path(...)` says where that file is. Lines with a
+    `target:` are shown on that target only.
     """
     env = template_env()
     files = files or DataFiles(data_dir or Path("data"))
+    place = files.place()
 
     def data_file(rel: str) -> str:
         text = files.read(rel)
         return MISSING if text is None else text
 
+    def exists(rel: str) -> bool:
+        return (files.data_dir.parent / rel).exists()
+
     out = []
     for comp in components:
         for line in comp.card:
+            if line.target and line.target != place.kind:
+                continue
             value = env.from_string(line.value).render(
-                cfg=config, c=comp, bind=config.core.bind, data_file=data_file, data_path=files.where
+                cfg=config,
+                c=comp,
+                bind=config.core.bind,
+                addr=place.address(comp.service, config),
+                host_name=place.host_name,
+                ssh_to=place.ssh_to,
+                exists=exists,
+                data_file=data_file,
+                data_path=files.where,
             )
             if line.secret and not reveal:
                 value = REDACTED

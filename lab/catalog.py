@@ -40,6 +40,7 @@ class CardLine:
     label: str
     value: str  # a Jinja2 expression rendered with the config
     secret: bool = False
+    target: str = ""  # "docker" or "host": the line is true only there ("": on every target)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class Component:
     source: bool = False  # the build context gets the okta-lab source in src/ (the toolkit's own apps)
     shared: tuple[str, ...] = ()  # files from compose/_shared/ several images use
     host_data: str = ""  # on a native host, the folder holding what Docker keeps in data/<service>/
+    host_unit: str = ""  # on a native host, its systemd unit (default: the service name)
+    host_purge: tuple[str, ...] = ()  # distribution packages `lab destroy` purges on a native host
+    host_remove: tuple[str, ...] = ()  # paths `lab destroy` removes on a native host (data, units, config)
     home: Path = field(default=Path("."), compare=False)
 
     @property
@@ -146,6 +150,9 @@ def _component(home: Path, data: dict) -> Component:  # type: ignore[type-arg]
         source=data.get("source", False),
         shared=tuple(data.get("shared", ())),
         host_data=data.get("host_data", ""),
+        host_unit=data.get("host_unit", ""),
+        host_purge=tuple(data.get("host_purge", ())),
+        host_remove=tuple(data.get("host_remove", ())),
         home=home,
     )
 

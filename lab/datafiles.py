@@ -10,15 +10,42 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.catalog import Catalog
+from lab.config import LabConfig
 from lab.context import LabContext
 from lab.state import LabState
 from lab.targets.base import Target
 
 MISSING = "(not generated yet: start the service)"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a lab's services run, as the demo card needs it."""
+
+    kind: str = "docker"  # docker | host
+    #: service -> (inventory name, address, SSH user, SSH port)
+    hosts: dict[str, tuple[str, str, str, int]] = field(default_factory=dict)
+
+    def address(self, service: str, config: LabConfig) -> str:
+        """The address for the service's URLs (IPv6 in brackets)."""
+        if self.kind == "host" and service in self.hosts and config.core.publishes_everywhere:
+            addr = self.hosts[service][1]
+            return f"[{addr}]" if ":" in addr else addr
+        return config.core.url_host
+
+    def host_name(self, service: str) -> str:
+        return self.hosts[service][0] if service in self.hosts else service
+
+    def ssh_to(self, service: str) -> str:
+        """`[-p PORT] user@address` of the service's host, for the tunnel commands on the card."""
+        if service not in self.hosts:
+            return service
+        _, address, user, port = self.hosts[service]
+        return (f"-p {port} " if port != 22 else "") + f"{user}@{address}"
 
 
 @dataclass
@@ -33,6 +60,13 @@ class DataFiles:
             return True
         has_file = getattr(self.target, "has_file", None)  # native hosts: only services placed there
         return has_file is not None and not has_file(rel)
+
+    def place(self) -> Place:
+        """Docker (here or remote), or the native hosts and which runs each service."""
+        services = getattr(self.target, "services", None)  # HostTarget: service -> SshTarget
+        if self.target is None or not isinstance(services, dict):
+            return Place()
+        return Place("host", {s: (t.name, t.address, t.user, t.port) for s, t in services.items()})
 
     def read(self, rel: str) -> str | None:
         """The file's text (stripped), or None when it does not exist (yet)."""

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lab.catalog import load_catalog
 from lab.config import LabConfig
@@ -28,6 +29,9 @@ from lab.state import DockerLocal, DockerRemote, LabState, NativeHosts, TargetRe
 from lab.targets import open_target
 from lab.targets.base import OnUpdate, ServiceState, Target
 from lab.targets.docker import ComposeTarget, DockerTarget, docker_client, port_in_use
+
+if TYPE_CHECKING:
+    from lab.host.become import Become
 
 __all__ = ["Selection", "check_ports", "select", "unavailable", "up", "down", "status", "logs", "reset", "destroy"]
 
@@ -144,6 +148,8 @@ def up(
     config = load_config(ctx)
     wanted = select(ctx, config, names)
     previous = LabState.load(ctx)
+    if not host and previous is not None and isinstance(previous.target, NativeHosts):
+        return _start_native(ctx, config, previous, wanted, on_update, started)
     record: TargetRecord = DockerLocal()
     if host:
         from lab.targets.remote import parse_host, remote_directory
@@ -205,6 +211,38 @@ def up(
     )
 
 
+def _start_native(
+    ctx: LabContext,
+    config: LabConfig,
+    state: LabState,
+    wanted: Selection,
+    on_update: OnUpdate | None,
+    started: float,
+) -> UpResult:
+    """`lab up` in a folder whose lab runs on native hosts: start its units again (after `lab down`).
+
+    Installing or changing what runs there stays `lab host up`'s."""
+    names = [s for s in wanted.services if s in state.services] or list(state.services)
+    comps = [c for c in load_catalog() if c.service in names]
+    with opened(ctx, config, state) as target:
+        target.up(comps)
+        states = [] if ctx.dry_run else target.wait(names, config.core.health_timeout, on_update)
+    selection = Selection(comps)
+    rendered = RenderResult(ctx.lab_dir, ctx.lab_dir / "compose.yml", (), {}, ())
+    return UpResult(selection, rendered, [], states, state.target, ctx.dry_run, seconds=time.monotonic() - started)
+
+
+def destroy_question(ctx: LabContext) -> str:
+    """What `lab destroy` asks before it removes anything, naming what it would remove where."""
+    state = LabState.load(ctx)
+    if state is not None and isinstance(state.target, NativeHosts):
+        return (
+            f"Stop {', '.join(state.services) or 'the services'} on {state.target.where}, remove their packages "
+            f"and data there, and remove {ctx.data_dir} and {ctx.lab_dir} here?"
+        )
+    return f"Remove every container and all data under {ctx.data_dir}?"
+
+
 def _check_busy(
     config: LabConfig, target: DockerTarget, published: Sequence[tuple[object, str, int, str]], wanted: list[str]
 ) -> None:
@@ -221,10 +259,12 @@ def _check_busy(
         raise PreflightError(*busy)
 
 
-def down(ctx: LabContext) -> None:
+def down(ctx: LabContext) -> TargetRecord:
+    """Stop what runs (containers, or the units on native hosts); data stays. Where it ran."""
     config, state = current(ctx)
     with opened(ctx, config, state) as target:
         target.down()
+    return state.target
 
 
 def destroy(ctx: LabContext) -> list[str]:
@@ -292,12 +332,18 @@ def host_up(
     check: bool = False,
     on_event: Callable[..., None] | None = None,
     on_step: Callable[[str], None] | None = None,
+    become: Become | None = None,
+    allow_local: bool = False,
 ) -> list[object]:
-    """`lab host up`: plan -> preflight (SSH, OS) -> render -> converge each stack -> record."""
+    """`lab host up`: plan -> preflight (SSH, OS, sudo) -> render -> converge each stack -> record.
+
+    `become`: the sudo password for users whose sudo asks for one (`lab.host.become`)."""
+    from lab.host.become import NONE
     from lab.targets import host
 
     step = on_step or (lambda _m: None)
-    host_plan = host.plan(ctx, stacks, inventory_path)
+    become = host.recorded_become(ctx, become or NONE)
+    host_plan = host.plan(ctx, stacks, inventory_path, become=become, allow_local=allow_local)
     record = NativeHosts(str(host_plan.inventory.path.resolve()))
     previous = LabState.load(ctx)
     if previous is not None and not isinstance(previous.target, NativeHosts):
@@ -308,9 +354,13 @@ def host_up(
         step("rendering .lab/ and .lab/host/" + (" (dry run: into a scratch folder)" if ctx.dry_run else ""))
         files = host.render(ctx, host_plan, out)
         summaries = host.converge(files, host_plan, ctx.runner, check=check, on_event=on_event, on_step=step)
-    if not ctx.dry_run and not check:
-        placed = host.HostTarget.from_rendered(ctx, record).services
-        services = [c.service for c in load_catalog() if c.service in placed]
+    if not ctx.dry_run and not check and all(getattr(s, "ok", False) for s in summaries):
+        target = host.HostTarget.from_rendered(ctx, record)
+        try:  # the services the roles installed (e.g. no agent unit without its package)
+            placed = [c.service for c in load_catalog() if c.service in target.services]
+            services = [s.service for s in target.states(placed) if s.state != "missing"]
+        finally:
+            target.close()
         LabState(
             target=record,
             project=host_plan.config.core.project,

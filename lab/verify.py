@@ -37,6 +37,7 @@ class CheckResult:
 class VerifyReport:
     results: tuple[CheckResult, ...]
     returncode: int
+    hints: tuple[str, ...] = ()  # what to change when checks could not reach a service
 
     @property
     def ok(self) -> bool:
@@ -72,6 +73,7 @@ def run_checks(
     target: str = "docker",
     junit: Path | None = None,
     extra_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> VerifyReport:
     files = check_files(names, running)
     with tempfile.TemporaryDirectory(prefix="lab-verify-") as tmp:
@@ -81,8 +83,14 @@ def run_checks(
             "-c", str(INFRA / "pytest.ini"), f"--junitxml={xml}", "--continue-on-collection-errors",
             *map(str, files), *(extra_args or []),
         ]  # fmt: skip
-        env = {**os.environ, "LAB_ROOT": str(ctx.root), "LAB_ENV_FILE": str(ctx.env_path), "LAB_TARGET": target}
-        proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+        run_env = {
+            **os.environ,
+            "LAB_ROOT": str(ctx.root),
+            "LAB_ENV_FILE": str(ctx.env_path),
+            "LAB_TARGET": target,
+            **(env or {}),
+        }
+        proc = subprocess.run(args, env=run_env, capture_output=True, text=True, check=False)
         results = _parse_junit(xml) if xml.exists() else ()
         if not results:
             detail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]

@@ -37,6 +37,25 @@ Inventory = Annotated[
 Stacks = Annotated[list[str] | None, typer.Argument(help="Stacks (default: LAB_STACKS).")]
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Identity = Annotated[Path | None, typer.Option("--identity", "-k", help="SSH private key file.")]
+BecomeFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--become-password-file",
+        help="File (mode 0600) holding the sudo password of the inventory users (default: $LAB_BECOME_PASSWORD_FILE).",
+    ),
+]
+AskBecome = Annotated[
+    bool, typer.Option("--ask-become-pass", "-K", help="Ask for the sudo password of the inventory users.")
+]
+
+
+def become_password(file: Path | None, ask: bool) -> Any:
+    """The sudo password from a file or a prompt (`lab.host.become`), never from the command line."""
+    import getpass
+
+    from lab.host.become import load
+
+    return load(file, ask, lambda: getpass.getpass("sudo password for the inventory users: "))
 
 
 @app.command("up")
@@ -46,6 +65,11 @@ def up_cmd(
     inventory: Inventory = None,
     check: Annotated[bool, typer.Option("--check", help="Show what would change only.")] = False,
     as_json: Json = False,
+    become_file: BecomeFile = None,
+    ask_become: AskBecome = False,
+    allow_local: Annotated[
+        bool, typer.Option("--allow-local", help="Accept hosts with ansible_connection=local (this machine).")
+    ] = False,
 ) -> None:
     """Converge the hosts of STACKS with the Ansible roles, showing each task as it finishes."""
     from lab.host.ansible import TaskEvent
@@ -70,6 +94,8 @@ def up_cmd(
         check=check,
         on_event=on_event,
         on_step=lambda m: note(m),
+        become=become_password(become_file, ask_become),
+        allow_local=allow_local,
     )
     if lab.dry_run:
         console.print("dry run: the commands above would converge the hosts; nothing was written or changed")
@@ -131,12 +157,20 @@ def verify_cmd(
     inventory: Inventory = None,
     junit: Annotated[Path | None, typer.Option("--junit", help="Also write JUnit XML here.")] = None,
     as_json: Json = False,
+    become_file: BecomeFile = None,
+    ask_become: AskBecome = False,
 ) -> None:
     """Run the tests/infra checks against the hosts (testinfra over SSH)."""
     from lab.cli.verify import show_report
     from lab.targets.host import host_verify
 
-    report = host_verify(lab_context(ctx), stacks or [], inventory_path=inventory, junit=junit)
+    report = host_verify(
+        lab_context(ctx),
+        stacks or [],
+        inventory_path=inventory,
+        junit=junit,
+        become=become_password(become_file, ask_become),
+    )
     show_report(report, as_json)
 
 

@@ -16,8 +16,8 @@ from lab.cli.common import console, err_console, lab_context, note, print_card
 from lab.config import LabConfig
 from lab.context import LabContext
 from lab.errors import Problem, UsageError
-from lab.pipeline import UpResult, destroy, down, load_config, reset, reset_services, up
-from lab.state import DockerLocal
+from lab.pipeline import UpResult, destroy, destroy_question, down, load_config, reset, reset_services, up
+from lab.state import DockerLocal, NativeHosts
 from lab.targets.base import ServiceState
 
 
@@ -78,10 +78,16 @@ def up_cmd(
         note(notes[-1])
     if result.built:
         note(f"built {', '.join(result.built)}")
-    card = demo_card(config, result.selection.components, reveal=False, data_dir=lab.data_dir)
-    recorder.record(result, card, notes)  # before printing: a closed pipe must not lose it
-    if creds:
-        card = demo_card(config, result.selection.components, reveal=True, data_dir=lab.data_dir)
+    if isinstance(result.record, NativeHosts):  # values true for the hosts, read over SSH
+        from lab.datafiles import lab_data_files
+
+        with lab_data_files(lab) as files:
+            card = demo_card(config, result.selection.components, reveal=creds, files=files)
+    else:
+        card = demo_card(config, result.selection.components, reveal=False, data_dir=lab.data_dir)
+        recorder.record(result, card, notes)  # before printing: a closed pipe must not lose it
+        if creds:
+            card = demo_card(config, result.selection.components, reveal=True, data_dir=lab.data_dir)
     console.print(f"lab is up: {', '.join(result.selection.services)} healthy in {time.monotonic() - started:.1f}s")
     print_card(card)
     if not creds and any(e.secret for e in card):
@@ -159,11 +165,18 @@ def print_dry_run(result: UpResult) -> bool:
 
 
 def down_cmd(ctx: typer.Context) -> None:
-    """Stop and remove the containers; data/ is kept."""
+    """Stop and remove the containers (stop the units, on native hosts); data is kept."""
     lab = lab_context(ctx)
     if not lab.dry_run:
         fingerprint.forget(lab.lab_dir)
-    down(lab)
+    where = down(lab)
+    if isinstance(where, NativeHosts):
+        console.print(
+            f"lab is down on {where.where}: its units are stopped, their data is kept "
+            "(`lab up` starts them again, `lab destroy` removes them)",
+            soft_wrap=True,
+        )
+        return
     console.print("lab is down; data/ is kept (`lab up` resumes, `lab destroy` removes it)")
 
 
@@ -173,7 +186,7 @@ def destroy_cmd(
 ) -> None:
     """Remove containers, networks AND all lab data (data/, .lab/). Asks first."""
     lab = lab_context(ctx)
-    if not yes and not typer.confirm(f"Remove every container and all data under {lab.data_dir}?"):
+    if not yes and not typer.confirm(destroy_question(lab)):
         raise typer.Exit(1)
     removed = destroy(lab)
     verb = "dry run: would remove" if lab.dry_run else "removed"

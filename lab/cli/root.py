@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "packages": ("catalog", "List the vendor packages the labs expect in packages/: found (with sha256) or missing."),
     "render": ("render", "Render compose.yml, build contexts and content files into .lab/ (nothing is started)."),
     "up": ("lifecycle", "Build what changed, start the services, wait until healthy, print the demo card."),
-    "down": ("lifecycle", "Stop and remove the containers; data/ is kept."),
+    "down": ("lifecycle", "Stop and remove the containers (stop the units, on native hosts); data is kept."),
     "destroy": ("lifecycle", "Remove containers, networks AND all lab data (data/, .lab/)."),
     "reset": ("lifecycle", "Back to the golden state: remove a stack's data, then bring it up again."),
     "status": ("observe", "Show every service of the lab: state, health, ports, what it waits for."),

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
-from lab.cli.common import console, lab_context, print_json
+from lab.cli.common import console, lab_context, note, print_json
 from lab.pipeline import current, verify_target
 from lab.verify import CheckResult, VerifyReport, run_checks
 
@@ -53,6 +53,8 @@ def show_report(report: VerifyReport, as_json: bool) -> None:
         summary += f", {warned} warning(s)" if warned else ""
         summary += f", {failed} FAILED" if failed else ""
         console.print(summary)
+    for hint in report.hints:
+        note(hint)
     if not report.ok:
         raise typer.Exit(1)
     if report.warnings:

@@ -72,14 +72,19 @@ class _Collector:
     changes: list[TaskEvent] = field(default_factory=list)
     failures: list[TaskEvent] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    changed_items: set[tuple[str, str]] = field(default_factory=set)  # (host, task) with a changed loop item
 
     def __call__(self, event: dict[str, Any]) -> bool:
         kind = event.get("event", "")
         data = event.get("event_data") or {}
         if kind == "playbook_on_stats":
             self.stats = data
+        elif kind == "runner_item_on_ok" and str(event.get("stdout", "")).lstrip().startswith("changed:"):
+            self.changed_items.add((str(data.get("host")), str(data.get("task_uuid") or data.get("task"))))
         elif kind in _STATUS:
-            task = _event_from(kind, data)
+            item = (str(data.get("host")), str(data.get("task_uuid") or data.get("task")))
+            stdout = "changed:" if item in self.changed_items else str(event.get("stdout", ""))
+            task = _event_from(kind, data, stdout)
             if task.status == "changed":
                 self.changes.append(task)
             elif task.status in ("failed", "unreachable"):
@@ -96,8 +101,11 @@ def run_playbook(
     check: bool = False,
     limit: str = "",
     on_event: Callable[[TaskEvent], None] | None = None,
+    become_file: Path | None = None,
 ) -> RunSummary:
-    """Run `playbook` against the rendered inventory; never raises for task failures."""
+    """Run `playbook` against the rendered inventory; never raises for task failures.
+
+    `become_file`: the file holding the sudo password (ANSIBLE_BECOME_PASSWORD_FILE)."""
     import ansible_runner  # heavy: imported only when a run happens
 
     collector = _Collector(on_event)
@@ -107,6 +115,8 @@ def run_playbook(
     private = files.root / "runner"
     private.mkdir(parents=True, exist_ok=True)
     env = {**ansible_env(files), "PATH": _path_with_venv()}
+    if become_file is not None:
+        env["ANSIBLE_BECOME_PASSWORD_FILE"] = str(become_file)
     started = time.monotonic()
     result = ansible_runner.run(
         private_data_dir=str(private),
@@ -170,10 +180,15 @@ def converge_twice(files: HostFiles, playbook: Path, limit: str = "") -> Idempot
     return Idempotence(first, second)
 
 
-def _event_from(kind: str, data: dict[str, Any]) -> TaskEvent:
+def _event_from(kind: str, data: dict[str, Any], stdout: str = "") -> TaskEvent:
     res = data.get("res") or {}
     status = _STATUS[kind]
-    if status == "ok" and res.get("changed"):
+    # no_log censors the result, `changed` included: the event's own line still says it
+    if "changed" not in res and stdout.lstrip().startswith("changed:"):
+        res = {**res, "changed": True}
+    # A skipped result can still be counted as changed (check mode skips a command whose
+    # `changed_when: true` holds, e.g. a handler): list it, so the list matches the counts.
+    if status in ("ok", "skipped") and res.get("changed"):
         status = "changed"
     if status == "failed" and data.get("ignore_errors"):
         status = "ignored"

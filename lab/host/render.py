@@ -73,8 +73,12 @@ def render_host(
     root: Path,
     render_dir: Path,
     packages: Path | None = None,
+    become_file: Path | None = None,
 ) -> HostFiles:
-    """Write `.lab/host/` (mode 0700; the variables file holds secrets, mode 0600)."""
+    """Write `.lab/host/` (mode 0700; the variables file holds secrets, mode 0600).
+
+    `become_file`: the sudo password file given to `lab host up`, remembered (its path only) in
+    `targets.json` so that `lab status|down|destroy|creds` can use sudo on the hosts too."""
     files = host_files(root)
     files.group_vars.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
@@ -90,7 +94,10 @@ def render_host(
     body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=1000)
     _write(files.group_vars, f"# {HEADER}\n{body}", mode=0o600)
     _write(files.ansible_cfg, _ansible_cfg(files))
-    _write(files.targets, json.dumps(_targets(inventory, files), indent=2, sort_keys=True) + "\n")
+    targets = _targets(inventory, files)
+    if become_file is not None:
+        targets["become_password_file"] = str(become_file)
+    _write(files.targets, json.dumps(targets, indent=2, sort_keys=True) + "\n")
     return files
 
 

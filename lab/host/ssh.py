@@ -112,8 +112,57 @@ def detect_os(client: paramiko.SSHClient) -> HostOs:
     )
 
 
-def check_hosts(targets: list[SshTarget], known_hosts: Path) -> dict[str, HostOs]:
-    """Reach every host and check its OS, in parallel; raise one TargetError listing every problem.
+#: groups whose members the distributions' sudoers let run anything (with their password)
+_SUDO_GROUPS = {"sudo", "admin", "wheel"}
+_PASSWORD_HINT = (
+    "put it in a file (mode 0600) and pass --become-password-file FILE (or set LAB_BECOME_PASSWORD_FILE), "
+    "or use --ask-become-pass; or give the user passwordless sudo"
+)
+
+
+def check_sudo(client: paramiko.SSHClient, target: SshTarget, password: str | None = None) -> Problem | None:
+    """None when `target.user` can become root (root itself, passwordless sudo, or sudo with
+    `password`); otherwise which it is: no sudo, sudo needs a password, or the password is wrong.
+
+    Read-only: runs `sudo -n true` (and `sudo -S -k true` with the password on stdin)."""
+    if target.user == "root":
+        return None
+    who = f"host {target.label}"
+    rc, _, err = run(client, "command -v sudo >/dev/null || exit 127; sudo -n true", timeout=30)
+    if rc == 0:
+        return None
+    if rc == 127:
+        return Problem(f"{who}: no sudo (sudo is not installed there)", "log in as root, or install sudo on it")
+    if password is not None:
+        stdin, stdout, stderr = client.exec_command("sudo -S -k -p '' true", timeout=30)
+        stdin.write(password + "\n")
+        stdin.flush()
+        stdin.channel.shutdown_write()
+        err = stderr.read().decode(errors="replace")
+        rc = stdout.channel.recv_exit_status()
+        if rc == 0:
+            return None
+        if "not in the sudoers" in err or "may not run sudo" in err or "not allowed to" in err:
+            return Problem(f"{who}: no sudo ({target.user} may not use sudo there)", _NO_SUDO_HINT)
+        return Problem(f"{who}: sudo rejected the become password for {target.user}", "check the password file")
+    _, groups, _ = run(client, "id -nG", timeout=30)
+    if _SUDO_GROUPS & set(groups.split()) or "password is required" not in err:
+        return Problem(f"{who}: sudo needs a password for {target.user}", _PASSWORD_HINT)
+    return Problem(
+        f"{who}: no sudo ({target.user} has no passwordless sudo and is in none of the groups "
+        f"{', '.join(sorted(_SUDO_GROUPS))})",
+        f"{_NO_SUDO_HINT}; if its sudo does ask for a password, pass --become-password-file FILE",
+    )
+
+
+_NO_SUDO_HINT = "log in as root (ansible_user=root), or give the user sudo (e.g. `usermod -aG sudo USER`)"
+
+
+def check_hosts(
+    targets: list[SshTarget], known_hosts: Path, passwords: dict[str, str | None] | None = None
+) -> dict[str, HostOs]:
+    """Reach every host, check its OS and that its user can become root, in parallel; raise one
+    TargetError listing every problem. `passwords`: the sudo password per host name, if any.
 
     Read-only: nothing is changed on any host.
     """
@@ -124,7 +173,10 @@ def check_hosts(targets: list[SshTarget], known_hosts: Path) -> dict[str, HostOs
         except TargetError as exc:
             return target, exc.problems[0]
         try:
-            return target, detect_os(client)
+            found = detect_os(client)
+            if not found.supported:
+                return target, found
+            return target, check_sudo(client, target, (passwords or {}).get(target.name)) or found
         finally:
             client.close()
 
@@ -256,10 +308,11 @@ class SshRunner:
         *,
         env: Mapping[str, str] | None = None,
         cwd: str | Path | None = None,
+        input: str | None = None,
     ) -> int:
         stdin, stdout, _ = self.connection().exec_command(self.command_line(args, env, cwd) + " 2>&1")
         try:
-            feed = "".join(f"{value}\n" for value in (env or {}).values())
+            feed = "".join(f"{value}\n" for value in (env or {}).values()) + (input or "")
             if feed:
                 stdin.write(feed)
                 stdin.flush()

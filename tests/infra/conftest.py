@@ -9,6 +9,7 @@ LAB_BIND and the ports of the env file (the tunnel `lab up --host` prints).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -36,12 +37,21 @@ class LabUnderTest:
 
     @property
     def addr(self) -> str:
+        """Where probes connect: an SSH tunnel's end here (LAB_PROBE_ADDR), a host, or LAB_BIND."""
+        if os.environ.get("LAB_PROBE_ADDR"):
+            return os.environ["LAB_PROBE_ADDR"]
         if self.target == "host":  # native target: probe the first inventory host (issue 4)
             return str(next(iter(self._host_targets()["groups"].values()))["address"])
         bind = self.cfg.core.bind
         return "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
 
     def port(self, key: str) -> int:
+        """The port a probe from here connects to (a tunnel's, when `lab host verify` opened one)."""
+        tunnels = json.loads(os.environ.get("LAB_PROBE_PORTS") or "{}")
+        return int(tunnels.get(key) or self.cfg.env_values()[key])
+
+    def service_port(self, key: str) -> int:
+        """The port the service listens on, on its host (what socket checks look for)."""
         return int(self.cfg.env_values()[key])
 
     @property
@@ -61,6 +71,11 @@ class LabUnderTest:
             "-u %s -N -B -e %s %s",
             j.password, j.user, query, database or j.database,
         )  # fmt: skip
+
+    def listening(self, host: Any, port: int) -> bool:
+        """True when something on `host` listens on `port`: on every address, or on LAB_BIND."""
+        addresses = ["0.0.0.0", "::", self.cfg.core.bind]
+        return any(host.socket(f"tcp://{a}:{port}").is_listening for a in dict.fromkeys(addresses))
 
     def host(self, service: str) -> Any:
         if service not in self._hosts and self.target == "host":  # over SSH (issue 4)
@@ -143,9 +158,13 @@ class LabUnderTest:
         return dict(json.loads((self.root / ".lab" / "host" / "targets.json").read_text()))
 
     def logs(self, service: str, lines: int = 40) -> str:
-        if self.target == "host":  # the unit's journal on the host (issue 4)
-            cmd = f"journalctl -u {service.replace('-', '_')} -u {service} -n {lines} --no-pager"
-            return str(self.host(service).run(cmd).stdout)
+        if self.target == "host":  # the unit's journal on the host (issue 4); sudo for a non-root user
+            from lab.catalog import load_catalog
+
+            comp = next((c for c in load_catalog() if c.service == service), None)
+            unit = (comp.host_unit if comp else "") or service
+            cmd = f"journalctl -u {unit} -n {int(lines)} --no-pager"
+            return str(self.host(service).run(f"sudo -n {cmd} 2>/dev/null || {cmd}").stdout)
         if self.remote:
             result = self.machine.run(f"docker logs --tail {int(lines)} {self.container(service)} 2>&1")
             return str(result.stdout)

@@ -77,11 +77,9 @@ def test_slapd_runs_as_openldap(lab: Any) -> None:
 
 def test_slapd_listens_on_ldap_and_ldaps(lab: Any) -> None:
     host = lab.host("openldap")
-    ldap_port, ldaps_port = PORTS.get(lab.target, (lab.port("LDAP_PORT"), lab.port("LDAPS_PORT")))
+    ldap_port, ldaps_port = PORTS.get(lab.target, (lab.service_port("LDAP_PORT"), lab.service_port("LDAPS_PORT")))
     for port in (ldap_port, ldaps_port):
-        assert host.socket(f"tcp://0.0.0.0:{port}").is_listening or host.socket(f"tcp://:::{port}").is_listening, (
-            f"nothing listens on {port}"
-        )
+        assert lab.listening(host, port), f"nothing listens on {port}"
 
 
 def test_ldaps_handshake_with_the_lab_ca(lab: Any) -> None:

@@ -78,5 +78,5 @@ def test_viewer_listens(lab):
     if lab.target == "docker":
         address, port = "0.0.0.0", 3000
     else:
-        address, port = lab.cfg.core.bind, lab.port("VIEWER_PORT")
+        address, port = lab.cfg.core.bind, lab.service_port("VIEWER_PORT")
     assert host.socket(f"tcp://{address}:{port}").is_listening

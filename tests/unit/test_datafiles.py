@@ -204,3 +204,35 @@ def test_modes_are_read_locally_and_over_ssh(tmp_path: Path, ssh: FakeSsh) -> No
     files = remote(tmp_path, directory="/opt/okta-lab/p")
     assert files.mode("scim/token") == 0o640
     assert "stat -c %a" in ssh.commands[-1]
+
+
+def test_the_card_of_a_native_lab_is_true_for_its_hosts(tmp_path: Path) -> None:
+    from lab.card import demo_card
+    from lab.catalog import load_catalog
+    from lab.config import LabConfig
+    from lab.state import NativeHosts
+
+    ctx = _ctx(tmp_path)
+    _env(ctx)
+    folder = ctx.lab_dir / "host"
+    folder.mkdir(parents=True)
+    services = {s: HOST.__dict__ for s in ("openldap", "ldap-ui", "okta-ldap-agent", "db", "viewer")}
+    (folder / "targets.json").write_text(json.dumps({"target": "host", "services": services}))
+    LabState(target=NativeHosts("inventory.ini"), services=list(services)).save(ctx)
+    comps = [c for c in load_catalog() if c.service in services]
+    with lab_data_files(ctx) as files:
+        card = demo_card(LabConfig.from_env(ctx.env_path), comps, reveal=True, files=files)
+    values = {(e.service, e.label): e.value for e in card}
+    text = "\n".join(values.values())
+    assert "openldap:1636" not in text and "jdbc:mysql://db:" not in text and "data/openldap" not in text
+    assert values[("openldap", "CA certificate")].startswith("lab1:/etc/ldap/okta-lab/certs/ca.crt")
+    assert values[("openldap", "LDAP URL")].startswith("ldap://127.0.0.1:")  # the default loopback bind
+    assert "ssh -N -L" in values[("openldap", "Reach it")] and "admin@10.0.0.5" in values[("openldap", "Reach it")]
+    assert values[("viewer", "Recordings")] == "lab1:/var/lib/okta-lab-viewer/recordings"
+    (ctx.data_dir / "host-lab1" / "openldap").mkdir(parents=True)
+    (ctx.data_dir / "host-lab1" / "openldap" / "ca.crt").write_text("PEM")
+    with lab_data_files(ctx) as files:
+        card = demo_card(LabConfig.from_env(ctx.env_path), comps, reveal=True, files=files)
+    assert {e.label: e.value for e in card if e.service == "openldap"}[
+        "CA certificate"
+    ] == "data/host-lab1/openldap/ca.crt"

@@ -88,3 +88,29 @@ def test_idempotence_report_lists_what_changed() -> None:
     second = RunSummary("x.yml", 0, 1.0, False, changes=(TaskEvent("h1", "Ensure conf", "changed", diff="-a\n+b"),))
     report = Idempotence(ok, second).report()
     assert "changed 1 task(s)" in report and "h1: Ensure conf" in report and "    +b" in report
+
+
+def test_a_skipped_task_counted_as_changed_is_listed() -> None:
+    """Check mode skips `command` handlers with `changed_when: true`, yet the stats count them."""
+    c = _Collector(None)
+    c(ev("runner_on_skipped", "update ca certificates", changed=True, skipped=True))
+    c(ev("runner_on_skipped", "Ensure w", skipped=True))
+    assert [e.task for e in c.changes] == ["update ca certificates"]
+
+
+def test_a_no_log_task_that_changed_is_listed() -> None:
+    """no_log censors `res` (its `changed` too); the event's stdout line still says "changed"."""
+    c = _Collector(None)
+    censored = ev("runner_on_ok", "Preseed the admin password", censored="hidden (no_log)")
+    c({**censored, "stdout": "changed: [fresh]"})
+    c({**ev("runner_on_ok", "Ensure v", censored="hidden (no_log)"), "stdout": "ok: [fresh]"})
+    assert [e.task for e in c.changes] == ["Preseed the admin password"]
+
+
+def test_a_no_log_loop_that_changed_is_listed() -> None:
+    """A censored loop: only its items' lines say "changed", the task's own event says nothing."""
+    c = _Collector(None)
+    item = ev("runner_item_on_ok", "Preseed the admin password", censored="hidden")
+    c({**item, "stdout": "changed: [h1] => (item=(censored due to no_log))"})
+    c({**ev("runner_on_ok", "Preseed the admin password", censored="hidden"), "stdout": ""})
+    assert [e.task for e in c.changes] == ["Preseed the admin password"]
