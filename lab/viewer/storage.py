@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from lab.errors import LabError
-from lab.viewer.names import is_recording, valid_id
+from lab.viewer.names import valid_id
 
 if TYPE_CHECKING:
     from lab.settings.viewer import ViewerSettings
@@ -97,13 +97,13 @@ class LocalStorage:
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             rel = os.path.relpath(dirpath, root)
             for name in filenames:
-                if name.startswith(".") or not is_recording(name):
+                key = name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}"
+                if not valid_id(key):  # the rule the routes apply: what is listed can be played
                     continue
                 try:
                     st = os.stat(os.path.join(dirpath, name))
                 except OSError:
                     continue
-                key = name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}"
                 yield StoredObject(key, st.st_size, st.st_mtime)
 
     def path_of(self, key: str) -> Path:
