@@ -8,7 +8,6 @@ import json
 import re
 from dataclasses import dataclass
 
-
 BOM = b"\xef\xbb\xbf"
 _SPACE = re.compile(r"\s*")
 
@@ -106,6 +105,8 @@ def _v1_prefix(text: str) -> dict[str, object]:
     if found.get("version") != 1:
         raise InvalidCast("the first line is not a JSON asciicast header")
     return found
+
+
 def _check_events(lines: list[str]) -> None:
     # The last line in the head may be cut short; check complete ones only.
     for line in lines[:-1][:20]:

@@ -27,6 +27,7 @@ from lab.viewer.app import create_app
 from lab.viewer.assets import fetch_player
 from lab.viewer.seed import seed
 from lab.viewer.storage import LocalStorage
+from tests.unit.test_viewer_edges import CASTS, V2
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -34,7 +35,9 @@ CHROMIUM = os.environ.get("LAB_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = RESOURCES / "tests" / "artifacts"
 PASSWORD = "browser-test-password"
 RDP_ID = "rdp~20261127T093000.0000~empire~death-star~ds-rdp-01~darth.vader~c0ffee.asa-0.mkv"
-RECORDINGS = 31
+UNICODE_ID = "ssh~20261128T101500.0000~équipe~projet#2~serveur-01~zoë.o'brien~🚀.cast"
+EXTRA_CASTS = {**CASTS, UNICODE_ID: V2}
+RECORDINGS = 31 + len(EXTRA_CASTS)
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -61,6 +64,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("recordings")
     seed(LocalStorage(root), 30)
     write_rdp_video(root / RDP_ID)
+    for name, data in EXTRA_CASTS.items():
+        (root / name).write_bytes(data)
     settings = ViewerSettings.model_validate({"VIEWER_ADMIN_PASSWORD": PASSWORD, "VIEWER_SESSION_SECRET": "b" * 48})
     app = create_app(settings, LocalStorage(root), assets=fetch_player())
     port = free_port()
@@ -207,3 +212,62 @@ def test_graph(server: str, page: object) -> None:
     pg.goto(f"{server}/graph")  # type: ignore[attr-defined]
     assert pg.locator("svg.graph rect").count() >= 3 + 6 + 14  # type: ignore[attr-defined]
     pg.screenshot(path=str(ARTIFACTS / "viewer-graph.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def play_cast(pg: object, server: str, rid: str, above: float = 0.5) -> float:
+    pg.problems.clear()  # type: ignore[attr-defined]
+    pg.goto(f"{server}/play?id={quote(rid, safe='')}")  # type: ignore[attr-defined]
+    pg.wait_for_selector(".ap-wrapper, .ap-player", timeout=15000)  # type: ignore[attr-defined]
+    return player_time(pg, above=above)
+
+
+@pytest.mark.parametrize("name", sorted(CASTS))
+def test_v1_and_bom_casts_play(server: str, page: object, name: str) -> None:
+    """asciicast v1 (one line, pretty, over 64 KiB, size after stdout) and v2 with a BOM play."""
+    pg = page  # type: ignore[assignment]
+    now = play_cast(pg, server, name)
+    assert now > 0.5, f"{name}: the player clock stayed at {now}"
+    assert pg.get_attribute("#player", "data-failed") is None  # type: ignore[attr-defined]
+    text = pg.inner_text(".ap-term")  # type: ignore[attr-defined]
+    assert ("line " in text) if name.startswith("v1") else ("hello" in text), text[:200]
+    if name == "v1-small.cast":
+        pg.screenshot(path=str(ARTIFACTS / "viewer-cast-v1.png"), full_page=True)  # type: ignore[attr-defined]
+    assert pg.problems == []  # type: ignore[attr-defined]
+
+
+def test_unicode_named_recording_plays(server: str, page: object) -> None:
+    pg = page  # type: ignore[assignment]
+    pg.goto(f"{server}/sessions?q=" + quote("zoë"))  # type: ignore[attr-defined]
+    pg.click("table.sessions tbody tr:first-child a.play")  # type: ignore[attr-defined]
+    pg.wait_for_selector(".ap-wrapper, .ap-player", timeout=15000)  # type: ignore[attr-defined]
+    assert player_time(pg, above=0.5) > 0.5
+    assert "zoë.o'brien" in pg.inner_text("aside.meta")  # type: ignore[attr-defined]
+    with pg.expect_download() as info:  # type: ignore[attr-defined]
+        pg.click("#download")  # type: ignore[attr-defined]
+    download = info.value
+    assert download.suggested_filename == UNICODE_ID
+    assert Path(download.path()).read_bytes() == V2
+
+
+def test_speed_change(server: str, page: object) -> None:
+    """`>` and the speed menu re-create the player at the same moment; 4x runs about 4x."""
+    pg = page  # type: ignore[assignment]
+    before = play_cast(pg, server, "v1-large.cast", above=1.0)
+    assert pg.inner_text("#real-duration") == "1:06:40"  # type: ignore[attr-defined]
+    pg.keyboard.press(">")  # type: ignore[attr-defined]
+    assert pg.get_attribute("#player", "data-speed") == "1.5"  # type: ignore[attr-defined]
+    assert player_time(pg, above=before) >= before  # continued from where it was
+    pg.select_option("#speed", "8")  # type: ignore[attr-defined]
+    assert pg.get_attribute("#player", "data-speed") == "8"  # type: ignore[attr-defined]
+    start = player_time(pg, above=before)
+    t0 = time.monotonic()
+    time.sleep(2.0)
+    rate = (pg.evaluate("window.labPlayer.getCurrentTime()") - start) / (time.monotonic() - t0)  # type: ignore[attr-defined]
+    assert 4.0 < rate < 10.0, f"at 8x the clock ran {rate:.1f}x"
+    pg.keyboard.press("<")  # type: ignore[attr-defined]
+    assert pg.get_attribute("#player", "data-speed") == "4"  # type: ignore[attr-defined]
+    pg.select_option("#idle", "2")  # type: ignore[attr-defined]
+    assert pg.get_attribute("#player", "data-idle") == "2"  # type: ignore[attr-defined]
+    assert "idle gaps cut to 2 s" in pg.inner_text("#player-status")  # type: ignore[attr-defined]
+    pg.screenshot(path=str(ARTIFACTS / "viewer-player-speed.png"), full_page=True)  # type: ignore[attr-defined]
+    assert pg.problems == []  # type: ignore[attr-defined]
