@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,12 @@ from lab.viewer.auth import CALLBACK_PATH, OidcAuth, current_user, discover
 from lab.viewer.index import RecordingIndex
 from lab.viewer.pam import PamClient, PamDirectory
 from lab.viewer.security import RateLimiter, SecurityHeaders, content_security_policy, csrf_token
+from lab.viewer.sessions import SessionRegistry, cookie_name
 from lab.viewer.storage import Storage
 
 log = logging.getLogger("lab.viewer")
 HERE = Path(__file__).resolve().parent
+SESSION_MAX_AGE = 8 * 3600  # seconds, for the cookie and the server-side session alike
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Viewer:
     login_limit: RateLimiter
     playback_limit: RateLimiter
     jinja: Environment
+    sessions: SessionRegistry = field(default_factory=lambda: SessionRegistry(SESSION_MAX_AGE))
     pam: PamDirectory | None = None  # the optional Okta Privileged Access enrichment of the graph
 
     def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -154,8 +157,8 @@ def create_app(
         Middleware(
             SessionMiddleware,
             secret_key=settings.session_secret,
-            session_cookie="viewer_session",
-            max_age=8 * 3600,
+            session_cookie=cookie_name(settings.session_secret, f"{settings.port} {settings.base_url}"),
+            max_age=SESSION_MAX_AGE,
             same_site="lax",
             https_only=settings.secure_cookies,
         ),

@@ -24,8 +24,28 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def current_user(request: Request) -> str | None:
-    user = request.session.get("user")
-    return user if isinstance(user, str) and user else None
+    """The signed-in user: the cookie's session id must still be live on the server."""
+    if "session" not in request.scope:  # outside the session middleware (a 500 page)
+        return None
+    viewer = getattr(request.app.state, "viewer", None)
+    if viewer is None:
+        return None
+    user: str | None = viewer.sessions.user(request.session.get("sid"))
+    return user
+
+
+def sign_in(request: Request, user: str) -> None:
+    """Start a fresh session for `user` (a new id, so an old cookie never gains rights)."""
+    viewer = request.app.state.viewer
+    viewer.sessions.close(request.session.get("sid"))
+    request.session.clear()
+    request.session["sid"] = viewer.sessions.open(user)
+
+
+def sign_out(request: Request) -> None:
+    """End the session on the server and clear the cookie."""
+    request.app.state.viewer.sessions.close(request.session.get("sid"))
+    request.session.clear()
 
 
 def login_required(endpoint: Endpoint) -> Endpoint:
@@ -115,14 +135,13 @@ class OidcAuth:
         user = claims.get("email") or claims.get("preferred_username") or claims.get("sub")
         if not user:
             return RedirectResponse("/login?error=oidc", status_code=303)
-        request.session.clear()
-        request.session["user"] = str(user)
+        sign_in(request, str(user))
         request.session["id_token"] = token.get("id_token", "")
         return RedirectResponse("/", status_code=303)
 
     async def logout(self, request: Request) -> Response:
         id_token = request.session.get("id_token") or None
-        request.session.clear()
+        sign_out(request)
         if "end_session_endpoint" not in self.metadata:
             return RedirectResponse("/login", status_code=303)
         response: Response = await self.client.logout_redirect(

@@ -19,7 +19,7 @@ from starlette.responses import (
 )
 
 from lab.viewer.asciicast import InvalidCast, inspect
-from lab.viewer.auth import current_user, login_required, password_ok
+from lab.viewer.auth import current_user, login_required, password_ok, sign_in, sign_out
 from lab.viewer.index import FACETS, PER_PAGE_CHOICES, SORTS, Query, Snapshot
 from lab.viewer.names import Recording, parse, valid_id
 from lab.viewer.pam import GraphTeam, build_graph
@@ -104,8 +104,7 @@ async def login_submit(request: Request) -> Response:
     if not password_ok(viewer.settings, user, password):
         viewer.login_limit.hit(key)
         return viewer.render(request, "login.html", status=401, error="Invalid username or password.")
-    request.session.clear()
-    request.session["user"] = user
+    sign_in(request, user)
     csrf_token(request)
     return RedirectResponse("/", status_code=303)
 
@@ -124,7 +123,7 @@ async def logout(request: Request) -> Response:
         return PlainTextResponse("invalid or missing CSRF token", status_code=400)
     if viewer.oidc is not None:
         return await viewer.oidc.logout(request)
-    request.session.clear()
+    sign_out(request)
     return RedirectResponse("/login", status_code=303)
 
 

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from lab.viewer.app import create_app
 from lab.viewer.storage import LocalStorage
-from tests.unit.test_viewer_app import login, settings
+from tests.unit.test_viewer_app import csrf_of, login, settings
 
 V2 = b'{"version": 2, "width": 80, "height": 24}\n[0.5, "o", "hello"]\n[1.5, "o", " world"]\n'
 UNICODE_NAMES = [
@@ -127,3 +127,47 @@ def test_player_offers_speed_idle_choice_and_real_duration(cast_client: TestClie
     speeds = re.findall(r'<select id="speed">(.*?)</select>', html, re.S)[0]
     assert re.findall(r'value="([\d.]+)"', speeds) == ["0.5", "1", "1.5", "2", "4", "8"]
     assert 'id="idle"' in html and "real time" in html and 'id="real-duration"' in html
+
+
+# -- sign-out on the server, one cookie per viewer -----------------------------------------------
+
+
+def test_logout_refuses_a_copied_cookie(folder: Path) -> None:
+    app = create_app(settings(), LocalStorage(folder), background_index=False)
+    with TestClient(app) as c:
+        assert login(c) == 303
+        copied = dict(c.cookies)
+        token = csrf_of(c.get("/").text)
+        assert c.post("/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
+        with TestClient(app, cookies=copied) as thief:
+            r = thief.get("/sessions", follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"].startswith("/login")
+            assert thief.get(f"/media?id={quote(UNICODE_NAMES[0])}", follow_redirects=False).status_code == 303
+
+
+def test_a_second_sign_in_does_not_revive_an_old_cookie(folder: Path) -> None:
+    app = create_app(settings(), LocalStorage(folder), background_index=False)
+    with TestClient(app) as c:
+        assert login(c) == 303
+        first = dict(c.cookies)
+        assert login(c) == 303  # signing in again starts a new session and ends the old one
+        with TestClient(app, cookies=first) as old:
+            assert old.get("/", follow_redirects=False).status_code == 303
+
+
+def test_two_viewers_on_one_host_keep_their_own_cookies(folder: Path) -> None:
+    a = create_app(settings(VIEWER_PORT=3000), LocalStorage(folder), background_index=False)
+    b = create_app(settings(VIEWER_PORT=3001), LocalStorage(folder), background_index=False)
+    with TestClient(a) as ca, TestClient(b) as cb:
+        assert login(ca) == 303
+        (name_a,) = ca.cookies.keys()
+        assert name_a.startswith("viewer_session_")
+        cb.cookies.update(ca.cookies)  # the browser sends every cookie of the host to both
+        assert cb.get("/", follow_redirects=False).status_code == 303  # A's sign-in is not B's
+        assert login(cb) == 303
+        assert len(cb.cookies) == 2 and name_a in cb.cookies  # B set its own, A's is untouched
+        ca.cookies.update(cb.cookies)
+        token = csrf_of(cb.get("/").text)
+        cb.post("/logout", data={"csrf": token})
+        ca.cookies.update(cb.cookies)
+        assert ca.get("/", follow_redirects=False).status_code == 200  # B's sign-out left A signed in
