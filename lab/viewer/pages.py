@@ -19,7 +19,7 @@ from starlette.responses import (
 )
 
 from lab.viewer.asciicast import InvalidCast, inspect
-from lab.viewer.auth import current_user, login_required, password_ok, sign_in, sign_out
+from lab.viewer.auth import current_user, login_required, password_ok, safe_next, sign_in, sign_out
 from lab.viewer.index import FACETS, PER_PAGE_CHOICES, SORTS, Query, Snapshot
 from lab.viewer.names import Recording, parse, valid_id
 from lab.viewer.pam import GraphTeam, build_graph
@@ -76,10 +76,11 @@ async def login_page(request: Request) -> Response:
     viewer = _viewer(request)
     if viewer.oidc is not None and request.query_params.get("start"):
         return await viewer.oidc.login(request)
+    wanted = safe_next(request.query_params.get("next"))
     if current_user(request):
-        return RedirectResponse("/", status_code=303)
+        return RedirectResponse(wanted, status_code=303)
     error = "Sign-in failed. Try again." if request.query_params.get("error") else ""
-    return viewer.render(request, "login.html", error=error)
+    return viewer.render(request, "login.html", error=error, next=wanted)
 
 
 async def login_submit(request: Request) -> Response:
@@ -87,6 +88,8 @@ async def login_submit(request: Request) -> Response:
     if viewer.settings.auth != "local":
         return PlainTextResponse("local sign-in is disabled", status_code=404)
     key = f"login:{_client(request)}"
+    form = await request.form()
+    wanted = safe_next(form.get("next"))
     wait = viewer.login_limit.wait(key)
     if wait:
         resp = viewer.render(
@@ -94,19 +97,21 @@ async def login_submit(request: Request) -> Response:
             "login.html",
             status=429,
             error=f"Too many sign-in attempts. Try again in {math.ceil(wait)} seconds.",
+            next=wanted,
         )
         resp.headers["Retry-After"] = str(math.ceil(wait))
         return resp
-    form = await request.form()
     if not csrf_ok(request, form.get("csrf")):
-        return viewer.render(request, "login.html", status=400, error="The form expired. Please try again.")
+        return viewer.render(
+            request, "login.html", status=400, error="The form expired. Please try again.", next=wanted
+        )
     user, password = str(form.get("username", "")), str(form.get("password", ""))
     if not password_ok(viewer.settings, user, password):
         viewer.login_limit.hit(key)
-        return viewer.render(request, "login.html", status=401, error="Invalid username or password.")
+        return viewer.render(request, "login.html", status=401, error="Invalid username or password.", next=wanted)
     sign_in(request, user)
     csrf_token(request)
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(wanted, status_code=303)
 
 
 async def oidc_callback(request: Request) -> Response:

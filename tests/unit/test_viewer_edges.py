@@ -171,3 +171,48 @@ def test_two_viewers_on_one_host_keep_their_own_cookies(folder: Path) -> None:
         cb.post("/logout", data={"csrf": token})
         ca.cookies.update(cb.cookies)
         assert ca.get("/", follow_redirects=False).status_code == 200  # B's sign-out left A signed in
+
+
+# -- after sign-in, the page asked for ------------------------------------------------------------
+
+
+def sign_in_from(client: TestClient, asked: str, next_value: str | None = None) -> str:
+    r = client.get(asked, follow_redirects=False)
+    login_url = r.headers["location"]
+    html = client.get(login_url).text
+    form_next = re.search(r'name="next" value="([^"]*)"', html)
+    assert form_next is not None
+    import html as html_lib
+
+    value = html_lib.unescape(form_next.group(1)) if next_value is None else next_value
+    r = client.post(
+        "/login",
+        data={"csrf": csrf_of(html), "username": "admin", "password": "correct-horse-battery", "next": value},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    return str(r.headers["location"])
+
+
+def test_sign_in_lands_on_the_page_asked_for(client: TestClient) -> None:
+    asked = "/sessions?team=" + quote("équipe") + "&sort=user&order=asc"
+    assert sign_in_from(client, asked) == asked
+
+
+@pytest.mark.parametrize(
+    "evil",
+    [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "/sessions\r\nSet-Cookie: x=1",
+        "/login?next=/x",
+        "/logout",
+        "evil.example",
+        "",
+    ],
+)
+def test_sign_in_never_redirects_off_site(client: TestClient, evil: str) -> None:
+    assert sign_in_from(client, "/sessions", next_value=evil) == "/"
