@@ -56,7 +56,7 @@ class Viewer:
         html = self.jinja.get_template(name).render(
             request=request,
             user=current_user(request),
-            csrf=csrf_token(request),
+            csrf=csrf_token(request) if "session" in request.scope else "",
             auth=self.settings.auth,
             storage_error=snap.error,
             storage_name=self.storage.describe(),
@@ -64,6 +64,10 @@ class Viewer:
             **ctx,
         )
         return HTMLResponse(html, status_code=status)
+
+    def error(self, request: Request, status: int, message: str, title: str = "", **ctx: Any) -> HTMLResponse:
+        """The error page: the layout, what went wrong, and a way back."""
+        return self.render(request, "error.html", status=status, message=message, title=title, **ctx)
 
 
 def _origins(storage: Storage) -> list[str]:
@@ -177,14 +181,26 @@ def create_app(
     return app
 
 
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    viewer = getattr(request.app.state, "viewer", None)
+    if viewer is None:
+        return PlainTextResponse(message, status_code=status)
+    try:
+        return viewer.error(request, status, message, title=title)
+    except Exception:  # the error page itself must never fail
+        return PlainTextResponse(message, status_code=status)
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return PlainTextResponse("not found", status_code=404)
+    return _error_page(request, 404, "Page not found", "There is no page at this address.")
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
-    return PlainTextResponse("method not allowed", status_code=405)
+    return _error_page(request, 405, "Method not allowed", "This page does not accept that kind of request.")
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s: %s", request.url.path, type(exc).__name__)
-    return PlainTextResponse("internal error", status_code=500)
+    return _error_page(
+        request, 500, "Something went wrong", "The viewer hit an internal error; the log has the details."
+    )

@@ -13,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
     JSONResponse,
+    MalformedRangeHeader,
     PlainTextResponse,
+    RangeNotSatisfiable,
     RedirectResponse,
     Response,
 )
@@ -117,7 +119,7 @@ async def login_submit(request: Request) -> Response:
 async def oidc_callback(request: Request) -> Response:
     viewer = _viewer(request)
     if viewer.oidc is None:
-        return PlainTextResponse("not found", status_code=404)
+        return viewer.error(request, 404, "There is no page at this address.", "Page not found")
     return await viewer.oidc.callback(request)
 
 
@@ -125,7 +127,7 @@ async def logout(request: Request) -> Response:
     viewer = _viewer(request)
     form = await request.form()
     if not csrf_ok(request, form.get("csrf")):
-        return PlainTextResponse("invalid or missing CSRF token", status_code=400)
+        return viewer.error(request, 400, "The form expired (invalid or missing CSRF token); go back and try again.")
     if viewer.oidc is not None:
         return await viewer.oidc.logout(request)
     sign_out(request)
@@ -263,26 +265,24 @@ def _limited(viewer: Viewer, request: Request) -> Response | None:
     wait = viewer.playback_limit.hit(f"play:{current_user(request)}")
     if not wait:
         return None
-    return PlainTextResponse(
-        "too many playback requests; slow down",
-        status_code=429,
-        headers={"Retry-After": str(math.ceil(wait))},
-    )
+    resp = viewer.error(request, 429, "Too many playback requests; wait a moment and try again.", "Slow down")
+    resp.headers["Retry-After"] = str(math.ceil(wait))
+    return resp
 
 
 async def _lookup(viewer: Viewer, request: Request) -> Recording | Response:
     rid = request.query_params.get("id", "")
     if not valid_id(rid):
-        return PlainTextResponse("invalid recording id", status_code=400)
+        return viewer.error(request, 400, "This is not a valid recording id.", "Invalid recording id")
     limited = _limited(viewer, request)
     if limited is not None:
         return limited
     try:
         return await _recording(viewer, rid)
     except NotFound:
-        return PlainTextResponse("recording not found", status_code=404)
+        return viewer.error(request, 404, "There is no recording with this id (it may have been removed).")
     except StorageError as exc:
-        return PlainTextResponse(f"storage is unreachable: {exc}", status_code=503)
+        return viewer.error(request, 503, f"Storage is unreachable: {exc}")
 
 
 @login_required
@@ -290,8 +290,6 @@ async def play(request: Request) -> Response:
     viewer = _viewer(request)
     found = await _lookup(viewer, request)
     if isinstance(found, Response):
-        if found.status_code in (404, 503):
-            return viewer.render(request, "error.html", status=found.status_code, message=bytes(found.body).decode())
         return found
     rec = found
     cast_error, info = "", None
@@ -302,11 +300,15 @@ async def play(request: Request) -> Response:
                 info = inspect(head)
             except InvalidCast as exc:
                 cast_error = f"This file is not a valid asciicast recording: {exc}."
+        elif rec.size == 0:
+            cast_error = (
+                "This video is empty (0 bytes): its export did not finish or failed, so there is nothing to play."
+            )
         direct = await run_in_threadpool(viewer.storage.presign, rec.id)
     except NotFound:
-        return viewer.render(request, "error.html", status=404, message="recording not found")
+        return viewer.error(request, 404, "There is no recording with this id (it may have been removed).")
     except StorageError as exc:
-        return viewer.render(request, "error.html", status=503, message=f"storage is unreachable: {exc}")
+        return viewer.error(request, 503, f"Storage is unreachable: {exc}")
     media_url = direct or f"/media?id={quote(rec.id, safe='')}"
     return viewer.render(
         request,
@@ -320,23 +322,45 @@ async def play(request: Request) -> Response:
     )
 
 
+def _range_problem(request: Request, size: int) -> tuple[int, str] | None:
+    """(status, message) when the Range header cannot be served (RFC 9110 §14.2, §15.5.17)."""
+    header = request.headers.get("range")
+    if header is None or request.headers.get("if-range") is not None:
+        return None
+    try:
+        FileResponse._parse_range_header(header, size)
+    except MalformedRangeHeader:
+        return 400, "The requested byte range is malformed."
+    except RangeNotSatisfiable:
+        return 416, f"The requested byte range is outside the recording ({size} bytes)."
+    return None
+
+
 async def _serve(request: Request, download: bool) -> Response:
     viewer = _viewer(request)
     found = await _lookup(viewer, request)
     if isinstance(found, Response):
         return found
     rec = found
+    back = f"/play?id={quote(rec.id, safe='')}"
     try:
         direct = await run_in_threadpool(viewer.storage.presign, rec.id, download=download)
         if direct:
             return RedirectResponse(direct, status_code=302)
         path = viewer.storage.local_path(rec.id)
     except NotFound:
-        return PlainTextResponse("recording not found", status_code=404)
+        return viewer.error(request, 404, "There is no recording with this id (it may have been removed).")
     except StorageError as exc:
-        return PlainTextResponse(f"storage is unreachable: {exc}", status_code=503)
+        return viewer.error(request, 503, f"Storage is unreachable: {exc}")
     if path is None or not path.is_file():
-        return PlainTextResponse("recording not found", status_code=404)
+        return viewer.error(request, 404, "There is no recording with this id (it may have been removed).")
+    problem = _range_problem(request, path.stat().st_size)
+    if problem is not None:
+        status, message = problem
+        resp = viewer.error(request, status, message, "Cannot serve this part of the recording", back=back)
+        if status == 416:
+            resp.headers["Content-Range"] = f"bytes */{path.stat().st_size}"
+        return resp
     return FileResponse(
         path,
         media_type=rec.media_type,
@@ -418,7 +442,7 @@ async def refresh(request: Request) -> Response:
         return PlainTextResponse("authentication required", status_code=401)
     form = await request.form()
     if not csrf_ok(request, form.get("csrf")):
-        return PlainTextResponse("invalid or missing CSRF token", status_code=400)
+        return viewer.error(request, 400, "The form expired (invalid or missing CSRF token); go back and try again.")
     viewer.index.request_refresh()
     if viewer.pam is not None:
         viewer.pam.request_refresh()

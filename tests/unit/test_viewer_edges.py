@@ -216,3 +216,54 @@ def test_sign_in_lands_on_the_page_asked_for(client: TestClient) -> None:
 )
 def test_sign_in_never_redirects_off_site(client: TestClient, evil: str) -> None:
     assert sign_in_from(client, "/sessions", next_value=evil) == "/"
+
+
+# -- error pages use the layout and offer a way back --------------------------------------------
+
+
+def assert_error_page(r: object, status: int, text: str) -> None:
+    assert r.status_code == status, r.text  # type: ignore[attr-defined]
+    html = r.text  # type: ignore[attr-defined]
+    assert r.headers["content-type"].startswith("text/html")  # type: ignore[attr-defined]
+    assert 'href="/static/viewer.css"' in html and "session viewer" in html  # the layout
+    assert 'href="/sessions">Back to the sessions' in html and text in html
+
+
+def test_not_found_page(user: TestClient) -> None:
+    assert_error_page(user.get("/no/such/page"), 404, "There is no page at this address.")
+    assert_error_page(user.get("/media?id=ssh~nope.cast"), 404, "There is no recording with this id")
+
+
+@pytest.mark.parametrize("route", ["/play", "/media", "/download"])
+def test_invalid_id_page(user: TestClient, route: str) -> None:
+    assert_error_page(user.get(f"{route}?id=../x.cast"), 400, "This is not a valid recording id.")
+
+
+def test_range_not_satisfiable_page(user: TestClient) -> None:
+    rid = quote(UNICODE_NAMES[0], safe="")
+    r = user.get(f"/media?id={rid}", headers={"Range": "bytes=999999-"})
+    assert_error_page(r, 416, "outside the recording")
+    assert r.headers["content-range"] == f"bytes */{len(V2)}" and "Back to the recording" in r.text
+    assert user.get(f"/media?id={rid}", headers={"Range": "bytes=0-3"}).status_code == 206
+
+
+def test_server_error_page(folder: Path) -> None:
+    class Exploding(LocalStorage):
+        def stat(self, key: str) -> object:  # type: ignore[override]
+            raise RuntimeError("boom")
+
+    app = create_app(settings(), Exploding(folder), background_index=False)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        login(c)
+        r = c.get("/media?id=ssh~not-in-index.cast")
+        assert r.status_code == 500 and "Something went wrong" in r.text and "boom" not in r.text
+        assert 'href="/static/viewer.css"' in r.text and "Traceback" not in r.text
+
+
+def test_empty_video_says_so(tmp_path: Path) -> None:
+    (tmp_path / "rdp~20260101T000000~t~p~s~u~x.asa-1.mkv").write_bytes(b"")
+    app = create_app(settings(), LocalStorage(tmp_path), background_index=False)
+    with TestClient(app) as c:
+        login(c)
+        r = c.get("/play?id=rdp~20260101T000000~t~p~s~u~x.asa-1.mkv")
+        assert r.status_code == 422 and "This video is empty (0 bytes)" in r.text and "<video" not in r.text
