@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from lab.viewer.app import Viewer
 
 MAX_PAGE = 10**9
+DAYS_SHOWN = 60  # the per-day chart: at most this many days, up to the latest recording
 log = logging.getLogger("lab.viewer.pages")
 
 
@@ -172,12 +173,15 @@ async def dashboard(request: Request) -> Response:
         "size": snap.total_size,
     }
     recent = list(snap.recordings[:8])
+    days = _days(snap, DAYS_SHOWN)
     return viewer.render(
         request,
         "dashboard.html",
         totals=totals,
         breakdowns=breakdowns,
-        days=_days(snap),
+        days=days,
+        days_shown=DAYS_SHOWN,
+        days_clipped=bool(days) and days[0][0] > min(snap.by_day),
         recent=recent,
     )
 
@@ -211,11 +215,15 @@ def parse_query(params: Any) -> tuple[Query, list[str]]:
     per_page = _int(params.get("per_page"), 50, 1, max(PER_PAGE_CHOICES))
     if per_page not in PER_PAGE_CHOICES:
         per_page = 50
+    date_from = _date(params.get("from"), notes, "from")
+    date_to = _date(params.get("to"), notes, "to")
+    if date_from and date_to and date_from > date_to:
+        notes.append(f"The from date {date_from} is after the to date {date_to}, so nothing can match: swap them.")
     query = Query(
         q=str(params.get("q", ""))[:200],
         filters=filters,
-        date_from=_date(params.get("from"), notes, "from"),
-        date_to=_date(params.get("to"), notes, "to"),
+        date_from=date_from,
+        date_to=date_to,
         sort=sort,
         descending=params.get("order", "desc") != "asc",
         page=_int(params.get("page"), 1, 1, MAX_PAGE),
@@ -446,4 +454,6 @@ async def refresh(request: Request) -> Response:
     viewer.index.request_refresh()
     if viewer.pam is not None:
         viewer.pam.request_refresh()
-    return RedirectResponse("/sessions", status_code=303)
+    back = str(form.get("back", ""))[:2000]
+    target = safe_next(f"/sessions?{back}" if back else "/sessions")
+    return RedirectResponse(target if target.startswith("/sessions") else "/sessions", status_code=303)

@@ -267,3 +267,41 @@ def test_empty_video_says_so(tmp_path: Path) -> None:
         login(c)
         r = c.get("/play?id=rdp~20260101T000000~t~p~s~u~x.asa-1.mkv")
         assert r.status_code == 422 and "This video is empty (0 bytes)" in r.text and "<video" not in r.text
+
+
+# -- small things on the list and the dashboard ----------------------------------------------------
+
+
+def test_from_after_to_says_so(user: TestClient) -> None:
+    html = user.get("/sessions?from=2026-02-01&to=2026-01-01").text
+    assert "The from date 2026-02-01 is after the to date 2026-01-01" in html
+
+
+def test_refresh_keeps_the_filters(user: TestClient) -> None:
+    query = "team=" + quote("équipe") + "&sort=user&order=asc"
+    html = user.get(f"/sessions?{query}").text
+    back = re.search(r'name="back" value="([^"]*)"', html)
+    assert back is not None
+    import html as html_lib
+
+    r = user.post("/refresh", data={"csrf": csrf_of(html), "back": html_lib.unescape(back.group(1))},
+                  follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == f"/sessions?{query}"
+    r = user.post("/refresh", data={"csrf": csrf_of(html), "back": "x=1#//evil"}, follow_redirects=False)
+    assert r.headers["location"].startswith("/sessions")
+
+
+def test_per_day_chart_says_its_range(user: TestClient) -> None:
+    html = user.get("/").text
+    assert re.search(r"Sessions per day, \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d</h2>", html)
+    assert 'id="days-range"' in html and "(UTC) up to the latest recording" in html
+
+
+def test_per_day_chart_says_when_older_days_are_cut(tmp_path: Path) -> None:
+    for day in ("20250101", "20260101"):
+        (tmp_path / f"ssh~{day}T000000~t~p~s~u~x.cast").write_bytes(V2)
+    app = create_app(settings(), LocalStorage(tmp_path), background_index=False)
+    with TestClient(app) as c:
+        login(c)
+        html = c.get("/").text
+        assert "Sessions per day, 2025-11-03 to 2026-01-01" in html and "older days are not shown" in html
