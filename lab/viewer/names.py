@@ -43,7 +43,9 @@ class Recording:
     user: str = ""
     suffix: str = ""
     part: int = 0  # N of `.asa-N.mkv`
-    size: int = 0
+    size: int = 0  # bytes (of all parts, for a session in parts)
+    session: str = ""  # for `.asa-N.<ext>`: the key without that suffix, shared by the parts
+    parts: tuple[str, ...] = ()  # the ids of a session's parts in order (two or more), else ()
 
     @property
     def day(self) -> str:
@@ -93,10 +95,12 @@ def parse(key: str, size: int = 0, mtime: float = 0.0) -> Recording:
     kind = EXTENSIONS.get(ext, "video")
     stem = name[: -len(ext)] if ext else name
     part = 0
+    session = ""
     m = _PART.search(stem)
     if m:
         part = int(m.group(1))
         stem = stem[: m.start()]
+        session = key[: len(key) - len(name)] + stem
     fallback_time = datetime.fromtimestamp(mtime, tz=UTC)
     guessed = "ssh" if kind == "cast" else "rdp"
     fields = stem.split("~")
@@ -119,6 +123,7 @@ def parse(key: str, size: int = 0, mtime: float = 0.0) -> Recording:
                 suffix=suffix,
                 part=part,
                 size=size,
+                session=session,
             )
     protocol = fields[0].lower() if fields and fields[0].lower() in _PROTOCOLS else guessed
     return Recording(
@@ -130,6 +135,7 @@ def parse(key: str, size: int = 0, mtime: float = 0.0) -> Recording:
         parsed=False,
         part=part,
         size=size,
+        session=session,
     )
 
 

@@ -312,12 +312,17 @@ async def play(request: Request) -> Response:
             cast_error = (
                 "This video is empty (0 bytes): its export did not finish or failed, so there is nothing to play."
             )
-        direct = await run_in_threadpool(viewer.storage.presign, rec.id)
+        parts = []
+        for pid in rec.parts or (rec.id,):
+            direct = await run_in_threadpool(viewer.storage.presign, pid)
+            fresh = f"/media?id={quote(pid, safe='')}"
+            parts.append({"id": pid, "url": direct or fresh, "fresh": fresh, "name": pid.rsplit("/", 1)[-1],
+                          "download": f"/download?id={quote(pid, safe='')}"})  # fmt: skip
     except NotFound:
         return viewer.error(request, 404, "There is no recording with this id (it may have been removed).")
     except StorageError as exc:
         return viewer.error(request, 503, f"Storage is unreachable: {exc}")
-    media_url = direct or f"/media?id={quote(rec.id, safe='')}"
+    media_url = parts[0]["url"]
     return viewer.render(
         request,
         "play.html",
@@ -326,7 +331,8 @@ async def play(request: Request) -> Response:
         info=info,
         cast_error=cast_error,
         media_url=media_url,
-        download_url=f"/download?id={quote(rec.id, safe='')}",
+        parts=parts,
+        download_url=parts[0]["download"],
     )
 
 
@@ -350,6 +356,8 @@ async def _serve(request: Request, download: bool) -> Response:
     if isinstance(found, Response):
         return found
     rec = found
+    if rec.id != request.query_params["id"]:  # one part of a session in parts: serve that part
+        rec = parse(request.query_params["id"], rec.size)
     back = f"/play?id={quote(rec.id, safe='')}"
     try:
         direct = await run_in_threadpool(viewer.storage.presign, rec.id, download=download)

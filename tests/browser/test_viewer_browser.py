@@ -37,7 +37,9 @@ PASSWORD = "browser-test-password"
 RDP_ID = "rdp~20261127T093000.0000~empire~death-star~ds-rdp-01~darth.vader~c0ffee.asa-0.mkv"
 UNICODE_ID = "ssh~20261128T101500.0000~équipe~projet#2~serveur-01~zoë.o'brien~🚀.cast"
 EXTRA_CASTS = {**CASTS, UNICODE_ID: V2}
-RECORDINGS = 31 + len(EXTRA_CASTS)
+PARTS_STEM = "rdp~20261129T080000.0000~empire~death-star~ds-rdp-02~tarkin~5eed"
+BROKEN_ID = "rdp~20261129T090000.0000~empire~death-star~ds-rdp-02~tarkin~bad.mkv"
+RECORDINGS = 31 + len(EXTRA_CASTS) + 2  # the two parts count as one session, plus the broken video
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -66,6 +68,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     write_rdp_video(root / RDP_ID)
     for name, data in EXTRA_CASTS.items():
         (root / name).write_bytes(data)
+    for n in (1, 2):
+        write_rdp_video(root / f"{PARTS_STEM}.asa-{n}.mkv", seconds=2)
+    (root / BROKEN_ID).write_bytes(b"\x1a\x45\xdf\xa3" + b"not really a video" * 100)
     settings = ViewerSettings.model_validate({"VIEWER_ADMIN_PASSWORD": PASSWORD, "VIEWER_SESSION_SECRET": "b" * 48})
     app = create_app(settings, LocalStorage(root), assets=fetch_player())
     port = free_port()
@@ -124,7 +129,7 @@ def page(server: str) -> Iterator[object]:
 def test_login(server: str, page: object) -> None:
     pg = page  # type: ignore[assignment]
     pg.goto(f"{server}/sessions")  # type: ignore[attr-defined]
-    assert pg.url.endswith("/login")  # type: ignore[attr-defined]
+    assert pg.url.endswith("/login?next=%2Fsessions")  # type: ignore[attr-defined]
     pg.fill("input[name=username]", "admin")  # type: ignore[attr-defined]
     pg.fill("input[name=password]", "wrong-password")  # type: ignore[attr-defined]
     pg.click("button[type=submit]")  # type: ignore[attr-defined]
@@ -132,7 +137,7 @@ def test_login(server: str, page: object) -> None:
     pg.fill("input[name=username]", "admin")  # type: ignore[attr-defined]
     pg.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
     pg.click("button[type=submit]")  # type: ignore[attr-defined]
-    pg.wait_for_url(f"{server}/")  # type: ignore[attr-defined]
+    pg.wait_for_url(f"{server}/sessions")  # type: ignore[attr-defined]  (the page asked for)
     assert pg.is_visible("text=Sign out")  # type: ignore[attr-defined]
 
 
@@ -205,6 +210,31 @@ def test_rdp_video_plays(server: str, page: object) -> None:
     assert current >= 1.5, f"the video clock stopped at {current}"
     pg.screenshot(path=str(ARTIFACTS / "viewer-rdp.png"), full_page=True)  # type: ignore[attr-defined]
     assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]
+
+
+def test_rdp_parts_play_in_order(server: str, page: object) -> None:
+    """A session exported in two parts plays part 1, then part 2, in one <video>."""
+    pg = page  # type: ignore[assignment]
+    pg.problems.clear()  # type: ignore[attr-defined]
+    pg.goto(f"{server}/play?id={quote(PARTS_STEM + '.asa-2.mkv', safe='')}")  # type: ignore[attr-defined]
+    assert pg.locator("ol.parts li").count() == 2  # type: ignore[attr-defined]
+    video = pg.locator("video#video")  # type: ignore[attr-defined]
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    deadline = time.monotonic() + 20
+    state = video.evaluate("v => [v.currentSrc, v.currentTime]")
+    while not (".asa-2.mkv" in state[0] and state[1] > 0.3) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        state = video.evaluate("v => [v.currentSrc, v.currentTime]")
+    assert ".asa-2.mkv" in state[0] and state[1] > 0.3, f"part 2 did not follow part 1: {state}"
+    assert "asa-2" in pg.inner_text("ol.parts li.current")  # type: ignore[attr-defined]
+    assert pg.problems == []  # type: ignore[attr-defined]
+
+
+def test_unplayable_video_says_so(server: str, page: object) -> None:
+    pg = page  # type: ignore[assignment]
+    pg.goto(f"{server}/play?id={quote(BROKEN_ID, safe='')}")  # type: ignore[attr-defined]
+    pg.wait_for_selector("video#video[data-failed]", state="attached", timeout=15000)  # type: ignore[attr-defined]
+    assert "cannot be played in the browser" in pg.inner_text("#player-status")  # type: ignore[attr-defined]
 
 
 def test_graph(server: str, page: object) -> None:

@@ -305,3 +305,28 @@ def test_per_day_chart_says_when_older_days_are_cut(tmp_path: Path) -> None:
         login(c)
         html = c.get("/").text
         assert "Sessions per day, 2025-11-03 to 2026-01-01" in html and "older days are not shown" in html
+
+
+# -- RDP exports in parts are one session ---------------------------------------------------------
+
+STEM = "rdp~20260105T101010.5~ops~win~win-01~han~c0ffee"
+
+
+def test_rdp_parts_are_one_session_in_order(tmp_path: Path) -> None:
+    for n in (2, 10, 1):
+        (tmp_path / f"{STEM}.asa-{n}.mkv").write_bytes(b"\x1a\x45\xdf\xa3" + bytes([n]) * 10)
+    (tmp_path / "rdp~20260105T111111.5~ops~win~win-02~leia~beef.asa-1.mkv").write_bytes(b"\x1a\x45\xdf\xa3")
+    app = create_app(settings(), LocalStorage(tmp_path), background_index=False)
+    with TestClient(app) as c:
+        login(c)
+        ids = listed_ids(c.get("/sessions").text)
+        assert sorted(ids) == [f"{STEM}.asa-1.mkv", "rdp~20260105T111111.5~ops~win~win-02~leia~beef.asa-1.mkv"]
+        assert 'id="total-recordings">2<' in c.get("/").text
+        for asked in (1, 2, 10):  # any part opens the session
+            html = c.get(f"/play?id={quote(f'{STEM}.asa-{asked}.mkv', safe='')}").text
+            assert "3 parts, played in order" in html
+            names = re.findall(r'data-part="\d+">([^<]+)</a>', html)
+            assert names == [f"{STEM}.asa-{n}.mkv" for n in (1, 2, 10)]
+        for n in (1, 2, 10):
+            r = c.get(f"/download?id={quote(f'{STEM}.asa-{n}.mkv', safe='')}")
+            assert r.content.endswith(bytes([n]) * 10)
