@@ -23,6 +23,7 @@ from starlette.responses import (
 from lab.viewer.asciicast import InvalidCast, inspect
 from lab.viewer.auth import current_user, login_required, password_ok, safe_next, sign_in, sign_out
 from lab.viewer.index import FACETS, PER_PAGE_CHOICES, SORTS, Query, Snapshot
+from lab.viewer.media import link_lifetime, video_seconds
 from lab.viewer.names import Recording, parse, valid_id
 from lab.viewer.pam import GraphTeam, build_graph
 from lab.viewer.security import csrf_ok, csrf_token
@@ -314,7 +315,7 @@ async def play(request: Request) -> Response:
             )
         parts = []
         for pid in rec.parts or (rec.id,):
-            direct = await run_in_threadpool(viewer.storage.presign, pid)
+            direct = await _presign(viewer, pid, rec.kind)
             fresh = f"/media?id={quote(pid, safe='')}"
             parts.append({"id": pid, "url": direct or fresh, "fresh": fresh, "name": pid.rsplit("/", 1)[-1],
                           "download": f"/download?id={quote(pid, safe='')}"})  # fmt: skip
@@ -334,6 +335,17 @@ async def play(request: Request) -> Response:
         parts=parts,
         download_url=parts[0]["download"],
     )
+
+
+async def _presign(viewer: Viewer, rid: str, kind: str, download: bool = False) -> str | None:
+    """A presigned link, or None for a local folder. A video's link outlives the video: its
+    length is read from the file's header (one ranged read)."""
+    direct = await run_in_threadpool(viewer.storage.presign, rid, download=download)
+    if direct is None or kind != "video" or download:
+        return direct
+    head = await run_in_threadpool(viewer.storage.read_head, rid, 65536)
+    seconds = link_lifetime(viewer.settings.presign_seconds, video_seconds(head))
+    return await run_in_threadpool(lambda: viewer.storage.presign(rid, seconds=seconds))
 
 
 def _range_problem(request: Request, size: int) -> tuple[int, str] | None:
@@ -360,7 +372,7 @@ async def _serve(request: Request, download: bool) -> Response:
         rec = parse(request.query_params["id"], rec.size)
     back = f"/play?id={quote(rec.id, safe='')}"
     try:
-        direct = await run_in_threadpool(viewer.storage.presign, rec.id, download=download)
+        direct = await _presign(viewer, rec.id, rec.kind, download=download)
         if direct:
             return RedirectResponse(direct, status_code=302)
         path = viewer.storage.local_path(rec.id)

@@ -174,11 +174,12 @@ class S3Storage:
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, key) from None
 
-    def presign(self, key: str, *, download: bool = False) -> str:
+    def presign(self, key: str, *, download: bool = False, seconds: int | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._full(key)}
         if download:
             params["ResponseContentDisposition"] = content_disposition(key.rsplit("/", 1)[-1])
-        return str(self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=self.presign_seconds))
+        lifetime = seconds or self.presign_seconds
+        return str(self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=lifetime))
 
     def local_path(self, key: str) -> Path | None:
         return None

@@ -60,8 +60,9 @@ class Storage(Protocol):
 
     def put_bytes(self, key: str, data: bytes) -> None: ...
 
-    def presign(self, key: str, *, download: bool = False) -> str | None:
-        """A short-lived direct URL for `key`, or None when the app must stream it itself."""
+    def presign(self, key: str, *, download: bool = False, seconds: int | None = None) -> str | None:
+        """A direct URL for `key` valid `seconds` (default: the configured short lifetime), or
+        None when the app must stream it itself."""
         ...
 
     def local_path(self, key: str) -> Path | None:
@@ -154,7 +155,7 @@ class LocalStorage:
         tmp.write_bytes(data)
         os.replace(tmp, target)
 
-    def presign(self, key: str, *, download: bool = False) -> str | None:
+    def presign(self, key: str, *, download: bool = False, seconds: int | None = None) -> str | None:
         return None
 
     def local_path(self, key: str) -> Path | None:

@@ -330,3 +330,37 @@ def test_rdp_parts_are_one_session_in_order(tmp_path: Path) -> None:
         for n in (1, 2, 10):
             r = c.get(f"/download?id={quote(f'{STEM}.asa-{n}.mkv', safe='')}")
             assert r.content.endswith(bytes([n]) * 10)
+
+
+# -- presigned links outlive the video ----------------------------------------------------------
+
+
+def ebml(eid: bytes, payload: bytes) -> bytes:
+    return eid + b"\x01" + len(payload).to_bytes(7, "big") + payload
+
+
+def mkv(seconds: float, scale: int = 1_000_000) -> bytes:
+    """The start of a Matroska file whose Segment/Info says it lasts `seconds`."""
+    import struct
+
+    info = ebml(b"\x2a\xd7\xb1", scale.to_bytes(3, "big")) + ebml(b"\x44\x89", struct.pack(">d", seconds * 1e9 / scale))
+    seek_head = ebml(b"\x11\x4d\x9b\x74", b"\x00" * 40)
+    segment = b"\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff" + seek_head + ebml(b"\x15\x49\xa9\x66", info)
+    return ebml(b"\x1a\x45\xdf\xa3", ebml(b"\x42\x82", b"matroska")) + segment + b"\x1f\x43\xb6\x75" + b"\x00" * 64
+
+
+def test_video_length_is_read_from_the_header() -> None:
+    from lab.viewer.media import video_seconds
+
+    assert video_seconds(mkv(7200.0)) == pytest.approx(7200.0)
+    assert video_seconds(mkv(90.5, scale=1000)) == pytest.approx(90.5)
+    assert video_seconds(b"\x1a\x45\xdf\xa3" + b"garbage") is None
+    assert video_seconds(b"") is None and video_seconds(V2) is None
+
+
+def test_link_lifetime_covers_the_video() -> None:
+    from lab.viewer.media import MAX_LINK_SECONDS, link_lifetime
+
+    assert link_lifetime(300, 7200.0) >= 2 * 7200  # a 2-hour RDP video, paused or at half speed
+    assert link_lifetime(300, 10.0) == 320 and link_lifetime(300, None) == 12 * 3600
+    assert link_lifetime(300, 30 * 24 * 3600.0) == MAX_LINK_SECONDS
