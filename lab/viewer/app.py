@@ -28,7 +28,7 @@ from lab.viewer.assets import player_dir
 from lab.viewer.auth import CALLBACK_PATH, OidcAuth, current_user, discover
 from lab.viewer.index import RecordingIndex
 from lab.viewer.pam import PamClient, PamDirectory
-from lab.viewer.security import RateLimiter, SecurityHeaders, content_security_policy, csrf_token
+from lab.viewer.security import DeviceCookies, RateLimiter, SecurityHeaders, content_security_policy, csrf_token
 from lab.viewer.sessions import SessionRegistry, cookie_name
 from lab.viewer.storage import Storage
 
@@ -48,6 +48,7 @@ class Viewer:
     login_limit: RateLimiter
     playback_limit: RateLimiter
     jinja: Environment
+    devices: DeviceCookies
     sessions: SessionRegistry = field(default_factory=lambda: SessionRegistry(SESSION_MAX_AGE))
     pam: PamDirectory | None = None  # the optional Okta Privileged Access enrichment of the graph
 
@@ -106,8 +107,10 @@ def create_app(
         lstrip_blocks=True,
     )
     jinja.filters["filesize"] = pages.filesize
+    cookie = cookie_name(settings.session_secret, f"{settings.port} {settings.base_url}")
     viewer = Viewer(
         settings=settings,
+        devices=DeviceCookies(settings.session_secret, f"{cookie}_device"),
         storage=storage,
         index=index,
         oidc=oidc,
@@ -161,7 +164,7 @@ def create_app(
         Middleware(
             SessionMiddleware,
             secret_key=settings.session_secret,
-            session_cookie=cookie_name(settings.session_secret, f"{settings.port} {settings.base_url}"),
+            session_cookie=cookie,
             max_age=SESSION_MAX_AGE,
             same_site="lax",
             https_only=settings.secure_cookies,

@@ -26,7 +26,7 @@ from lab.viewer.index import FACETS, PER_PAGE_CHOICES, SORTS, Query, Snapshot
 from lab.viewer.media import link_lifetime, video_seconds
 from lab.viewer.names import Recording, parse, valid_id
 from lab.viewer.pam import GraphTeam, build_graph
-from lab.viewer.security import csrf_ok, csrf_token
+from lab.viewer.security import csrf_ok, csrf_token, login_key
 from lab.viewer.storage import NotFound, StorageError
 
 if TYPE_CHECKING:
@@ -40,10 +40,6 @@ log = logging.getLogger("lab.viewer.pages")
 def _viewer(request: Request) -> Viewer:
     viewer: Viewer = request.app.state.viewer
     return viewer
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def filesize(n: int) -> str:
@@ -91,9 +87,10 @@ async def login_submit(request: Request) -> Response:
     viewer = _viewer(request)
     if viewer.settings.auth != "local":
         return PlainTextResponse("local sign-in is disabled", status_code=404)
-    key = f"login:{_client(request)}"
     form = await request.form()
     wanted = safe_next(form.get("next"))
+    user, password = str(form.get("username", ""))[:200], str(form.get("password", ""))
+    key = login_key(request, viewer.settings.proxy_networks, viewer.devices, user)
     wait = viewer.login_limit.wait(key)
     if wait:
         resp = viewer.render(
@@ -109,13 +106,21 @@ async def login_submit(request: Request) -> Response:
         return viewer.render(
             request, "login.html", status=400, error="The form expired. Please try again.", next=wanted
         )
-    user, password = str(form.get("username", "")), str(form.get("password", ""))
     if not password_ok(viewer.settings, user, password):
         viewer.login_limit.hit(key)
         return viewer.render(request, "login.html", status=401, error="Invalid username or password.", next=wanted)
     sign_in(request, user)
     csrf_token(request)
-    return RedirectResponse(wanted, status_code=303)
+    done = RedirectResponse(wanted, status_code=303)
+    done.set_cookie(
+        viewer.devices.name,
+        viewer.devices.issue(user),
+        max_age=viewer.devices.max_age,
+        httponly=True,
+        samesite="strict",
+        secure=viewer.settings.secure_cookies,
+    )
+    return done
 
 
 async def oidc_callback(request: Request) -> Response:

@@ -17,6 +17,7 @@ from lab.viewer.storage import LocalStorage
 from tests.unit.test_viewer_app import csrf_of, login, settings
 
 V2 = b'{"version": 2, "width": 80, "height": 24}\n[0.5, "o", "hello"]\n[1.5, "o", " world"]\n'
+PASSWORD_OK = "correct-horse-battery"
 UNICODE_NAMES = [
     "ssh~20260102T030405.1~équipe~projet~serveur-01~zoë.müller~x.cast",
     "ssh~20260102T030405.2~t~p~s~o'brien~x.cast",
@@ -160,12 +161,13 @@ def test_two_viewers_on_one_host_keep_their_own_cookies(folder: Path) -> None:
     b = create_app(settings(VIEWER_PORT=3001), LocalStorage(folder), background_index=False)
     with TestClient(a) as ca, TestClient(b) as cb:
         assert login(ca) == 303
-        (name_a,) = ca.cookies.keys()
+        (name_a,) = [k for k in ca.cookies.keys() if not k.endswith("_device")]
         assert name_a.startswith("viewer_session_")
         cb.cookies.update(ca.cookies)  # the browser sends every cookie of the host to both
         assert cb.get("/", follow_redirects=False).status_code == 303  # A's sign-in is not B's
         assert login(cb) == 303
-        assert len(cb.cookies) == 2 and name_a in cb.cookies  # B set its own, A's is untouched
+        sessions = [k for k in cb.cookies.keys() if not k.endswith("_device")]
+        assert len(sessions) == 2 and name_a in sessions  # B set its own, A's is untouched
         ca.cookies.update(cb.cookies)
         token = csrf_of(cb.get("/").text)
         cb.post("/logout", data={"csrf": token})
@@ -364,3 +366,49 @@ def test_link_lifetime_covers_the_video() -> None:
     assert link_lifetime(300, 7200.0) >= 2 * 7200  # a 2-hour RDP video, paused or at half speed
     assert link_lifetime(300, 10.0) == 320 and link_lifetime(300, None) == 12 * 3600
     assert link_lifetime(300, 30 * 24 * 3600.0) == MAX_LINK_SECONDS
+
+
+# -- sign-in rate limits per real client ----------------------------------------------------------
+
+GATEWAY = ("172.17.0.1", 40000)  # what the viewer sees for every client docker-proxy forwards
+
+
+def attempt(c: TestClient, password: str, xff: str | None = None) -> int:
+    token = csrf_of(c.get("/login").text)
+    headers = {"X-Forwarded-For": xff} if xff else {}
+    data = {"csrf": token, "username": "admin", "password": password}
+    return c.post("/login", data=data, headers=headers, follow_redirects=False).status_code
+
+
+def test_forwarded_for_is_ignored_from_untrusted_peers(folder: Path) -> None:
+    app = create_app(settings(VIEWER_LOGIN_RATE=2), LocalStorage(folder), background_index=False)
+    with TestClient(app, client=GATEWAY) as attacker, TestClient(app, client=GATEWAY) as other:
+        assert [attempt(attacker, "wrong", xff=f"198.51.100.{i}") for i in range(3)] == [401, 401, 429]
+        assert attempt(other, PASSWORD_OK, xff="198.51.100.77") == 429  # a forged header buys nothing
+
+
+def test_trusted_proxy_gives_each_client_its_own_budget(folder: Path) -> None:
+    app = create_app(settings(VIEWER_LOGIN_RATE=2, VIEWER_TRUSTED_PROXIES="172.16.0.0/12"),
+                     LocalStorage(folder), background_index=False)  # fmt: skip
+    with TestClient(app, client=GATEWAY) as attacker, TestClient(app, client=GATEWAY) as other:
+        # the proxy appends the real peer; whatever the attacker wrote before it is not believed
+        codes = [attempt(attacker, "wrong", xff="203.0.113.10, 203.0.113.9") for _ in range(3)]
+        assert codes == [401, 401, 429]
+        assert attempt(other, PASSWORD_OK, xff="203.0.113.10") == 303
+
+
+def test_one_client_cannot_lock_out_a_browser_that_signed_in_before(folder: Path) -> None:
+    """Behind docker-proxy every client has one address; device cookies keep regulars in."""
+    app = create_app(settings(VIEWER_LOGIN_RATE=2), LocalStorage(folder), background_index=False)
+    with TestClient(app, client=GATEWAY) as regular, TestClient(app, client=GATEWAY) as attacker:
+        assert attempt(regular, PASSWORD_OK) == 303  # earlier: gets its device cookie
+        device = next(k for k in regular.cookies.keys() if k.endswith("_device"))
+        regular.post("/logout", data={"csrf": csrf_of(regular.get("/").text)})
+        assert [attempt(attacker, "wrong") for _ in range(3)] == [401, 401, 429]
+        assert attempt(regular, PASSWORD_OK) == 303  # not locked out by the attacker
+        attacker.cookies.set(device, "admin.forged-signature")
+        assert attempt(attacker, PASSWORD_OK) == 429  # a forged device cookie is the address again
+        stolen = regular.cookies[device]
+        assert [attempt(regular, "wrong") for _ in range(3)] == [401, 401, 429]  # its own budget is limited
+        attacker.cookies.set(device, stolen)
+        assert attempt(attacker, PASSWORD_OK) == 429  # the device budget is shared by its copies
