@@ -161,12 +161,12 @@ def test_two_viewers_on_one_host_keep_their_own_cookies(folder: Path) -> None:
     b = create_app(settings(VIEWER_PORT=3001), LocalStorage(folder), background_index=False)
     with TestClient(a) as ca, TestClient(b) as cb:
         assert login(ca) == 303
-        (name_a,) = [k for k in ca.cookies.keys() if not k.endswith("_device")]
+        (name_a,) = [k for k in ca.cookies if not k.endswith("_device")]
         assert name_a.startswith("viewer_session_")
         cb.cookies.update(ca.cookies)  # the browser sends every cookie of the host to both
         assert cb.get("/", follow_redirects=False).status_code == 303  # A's sign-in is not B's
         assert login(cb) == 303
-        sessions = [k for k in cb.cookies.keys() if not k.endswith("_device")]
+        sessions = [k for k in cb.cookies if not k.endswith("_device")]
         assert len(sessions) == 2 and name_a in sessions  # B set its own, A's is untouched
         ca.cookies.update(cb.cookies)
         token = csrf_of(cb.get("/").text)
@@ -402,7 +402,7 @@ def test_one_client_cannot_lock_out_a_browser_that_signed_in_before(folder: Path
     app = create_app(settings(VIEWER_LOGIN_RATE=2), LocalStorage(folder), background_index=False)
     with TestClient(app, client=GATEWAY) as regular, TestClient(app, client=GATEWAY) as attacker:
         assert attempt(regular, PASSWORD_OK) == 303  # earlier: gets its device cookie
-        device = next(k for k in regular.cookies.keys() if k.endswith("_device"))
+        device = next(k for k in regular.cookies if k.endswith("_device"))
         regular.post("/logout", data={"csrf": csrf_of(regular.get("/").text)})
         assert [attempt(attacker, "wrong") for _ in range(3)] == [401, 401, 429]
         assert attempt(regular, PASSWORD_OK) == 303  # not locked out by the attacker
