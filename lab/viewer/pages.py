@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -25,7 +26,7 @@ from lab.viewer.auth import current_user, login_required, password_ok, safe_next
 from lab.viewer.index import FACETS, PER_PAGE_CHOICES, SORTS, Query, Snapshot
 from lab.viewer.media import link_lifetime, video_seconds
 from lab.viewer.names import Recording, parse, valid_id
-from lab.viewer.pam import GraphTeam, build_graph
+from lab.viewer.pam import GraphProject, GraphTeam, build_graph
 from lab.viewer.security import csrf_ok, csrf_token, login_key
 from lab.viewer.storage import NotFound, StorageError
 
@@ -413,9 +414,17 @@ async def download(request: Request) -> Response:
     return await _serve(request, download=True)
 
 
+GRAPH_ROWS = 300  # server rows one graph page draws; more are collapsed or paged
+
+
 @login_required
 async def graph(request: Request) -> Response:
-    """Team -> project -> server from the index, enriched from Okta PAM when configured."""
+    """Team -> project -> server from the index, enriched from Okta PAM when configured.
+
+    Small estates are drawn whole. Past GRAPH_ROWS server rows the page shows teams and projects
+    only (servers counted, not drawn), and `?team=KEY` draws one team, its projects paged so a
+    page holds at most GRAPH_ROWS servers.
+    """
     viewer = _viewer(request)
     tree = viewer.index.snapshot.tree
     state = viewer.pam.state if viewer.pam is not None else None
@@ -424,14 +433,58 @@ async def graph(request: Request) -> Response:
     except Exception as exc:  # the enrichment must never cost the page: fall back to names
         log.error("graph enrichment failed: %s", type(exc).__name__)
         teams = build_graph(tree)
-    return viewer.render(request, "graph.html", teams=teams, layout=graph_layout(teams), pam=state)
+    notes: list[str] = []
+    wanted = request.query_params.get("team")
+    ctx: dict[str, Any] = {"mode": "full", "team": None, "page": 1, "pages": 1}
+    if wanted is not None:
+        chosen = next((t for t in teams if _team_key(t) == wanted), None)
+        if chosen is None:
+            notes.append(f"There is no team {wanted[:80]!r}; showing all teams.")
+        else:
+            chunks = _project_pages(chosen.projects, GRAPH_ROWS)
+            page = _int(request.query_params.get("page"), 1, 1, len(chunks))
+            teams = (replace(chosen, projects=chunks[page - 1]),)
+            ctx = {"mode": "team", "team": chosen, "page": page, "pages": len(chunks)}
+    if ctx["mode"] == "full" and _rows(teams) > GRAPH_ROWS:
+        ctx["mode"] = "overview"
+    layout = graph_layout(teams, servers=ctx["mode"] != "overview")
+    return viewer.render(
+        request, "graph.html", teams=teams, layout=layout, pam=state, notes=notes, team_key=_team_key, **ctx
+    )
 
 
-def graph_layout(teams: tuple[GraphTeam, ...], row: int = 26) -> dict[str, Any]:
+def _team_key(team: GraphTeam) -> str:
+    return team.key or team.label
+
+
+def _rows(teams: tuple[GraphTeam, ...]) -> int:
+    return sum(max(1, len(p.servers)) for t in teams for p in t.projects)
+
+
+def _project_pages(projects: tuple[GraphProject, ...], rows: int) -> list[tuple[GraphProject, ...]]:
+    """Consecutive runs of projects holding at most `rows` server rows each (a bigger project
+    gets a page of its own)."""
+    pages: list[tuple[GraphProject, ...]] = []
+    current: list[GraphProject] = []
+    used = 0
+    for project in projects:
+        n = max(1, len(project.servers))
+        if current and used + n > rows:
+            pages.append(tuple(current))
+            current, used = [], 0
+        current.append(project)
+        used += n
+    if current or not pages:
+        pages.append(tuple(current))
+    return pages
+
+
+def graph_layout(teams: tuple[GraphTeam, ...], row: int = 26, servers: bool = True) -> dict[str, Any]:
     """Positions for an SVG of three columns (team -> project -> server) joined by lines.
 
     Servers take one row each (a project without servers takes one itself); a project sits at
-    the middle of its servers, a team at the middle of its projects.
+    the middle of its servers, a team at the middle of its projects. With `servers=False` the
+    projects are the last column and say how many servers they have.
     """
     cols = (10, 290, 570)
     width = 250
@@ -442,21 +495,26 @@ def graph_layout(teams: tuple[GraphTeam, ...], row: int = 26) -> dict[str, Any]:
         project_ys = []
         for project in team.projects:
             server_ys = []
-            for server in project.servers:
+            for server in project.servers if servers else ():
                 nodes.append(_node(cols[2], y, server.label, server.sessions, server.pam, server.detail))
                 server_ys.append(y)
                 y += row
             py = sum(server_ys) / len(server_ys) if server_ys else y
             if not server_ys:
                 y += row
-            nodes.append(_node(cols[1], py, project.label, project.sessions, project.pam, project.detail))
+            node = _node(cols[1], py, project.label, project.sessions, project.pam, project.detail)
+            if not servers:
+                count = len(project.servers)
+                node["text"] = f"{node['text']} · {count} server{'' if count == 1 else 's'}"
+            nodes.append(node)
             edges.extend((cols[1] + width, py, cols[2], sy) for sy in server_ys)
             project_ys.append(py)
         ty = sum(project_ys) / len(project_ys) if project_ys else y
         nodes.append(_node(cols[0], ty, team.label, team.sessions, team.pam, ""))
         edges.extend((cols[0] + width, ty, cols[1], py) for py in project_ys)
         y += row / 2
-    return {"nodes": nodes, "edges": edges, "height": int(y + row), "width": width, "row": row}
+    view = cols[2] + width + 10 if servers else cols[1] + width + 10
+    return {"nodes": nodes, "edges": edges, "height": int(y + row), "width": width, "row": row, "view_width": view}
 
 
 def _node(x: int, y: float, label: str, n: int, pam: bool | None, detail: str) -> dict[str, Any]:

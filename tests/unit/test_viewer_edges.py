@@ -412,3 +412,46 @@ def test_one_client_cannot_lock_out_a_browser_that_signed_in_before(folder: Path
         assert [attempt(regular, "wrong") for _ in range(3)] == [401, 401, 429]  # its own budget is limited
         attacker.cookies.set(device, stolen)
         assert attempt(attacker, PASSWORD_OK) == 429  # the device budget is shared by its copies
+
+
+# -- the graph at 10,000 recordings ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_graph() -> Iterator[TestClient]:
+    from benchmarks.viewer_index import SyntheticStorage
+
+    app = create_app(settings(), SyntheticStorage(10_000), background_index=False)  # type: ignore[arg-type]
+    with TestClient(app) as c:
+        assert login(c) == 303
+        yield c
+
+
+def test_graph_at_10000_recordings_collapses_servers(big_graph: TestClient) -> None:
+    import time
+
+    started = time.perf_counter()
+    r = big_graph.get("/graph")
+    elapsed = time.perf_counter() - started
+    assert r.status_code == 200 and 'id="graph-mode"' in r.text and "Open a team" in r.text
+    assert len(r.content) < 400_000, f"{len(r.content)} bytes"  # was 2.7 MB
+    assert elapsed < 2.0  # the benchmark holds the 200 ms target; this bound survives a loaded CI
+    assert r.text.count('class="node c570') == 0  # no server boxes in the overview
+    assert r.text.count('class="team" href="/graph?team=') == 8
+
+
+def test_graph_team_pages_cover_every_server_once(big_graph: TestClient) -> None:
+    from lab.viewer.pages import GRAPH_ROWS
+
+    first = big_graph.get("/graph?team=team-3").text
+    pages = int(re.search(r"projects page 1 of (\d+)", first).group(1))  # type: ignore[union-attr]
+    assert pages > 1
+    servers = 0
+    for page in range(1, pages + 1):
+        html = big_graph.get(f"/graph?team=team-3&page={page}").text
+        boxes = html.count('class="node c570')
+        assert 0 < boxes <= GRAPH_ROWS
+        servers += boxes
+    app_tree = big_graph.app.state.viewer.index.snapshot.tree  # type: ignore[attr-defined]
+    assert servers == sum(len(s) for s in app_tree["team-3"].values())
+    assert "There is no team" in big_graph.get("/graph?team=nope").text
