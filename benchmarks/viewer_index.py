@@ -140,7 +140,8 @@ def main() -> None:
     p50, p95 = page_latency(10_000, args.pages)
     print(f"list page at 10,000 recordings, {args.pages} requests: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
     for path, g50, g95, size in graph_latency(10_000):
-        print(f"{path} at 10,000 recordings: p50 {g50 * 1000:.1f} ms, p95 {g95 * 1000:.1f} ms, {size / 1024:.0f} KiB of HTML")
+        timing = f"p50 {g50 * 1000:.1f} ms, p95 {g95 * 1000:.1f} ms"
+        print(f"{path} at 10,000 recordings: {timing}, {size / 1024:.0f} KiB of HTML")
 
 
 if __name__ == "__main__":
