@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 
-from itsdangerous import BadSignature, TimestampSigner
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -173,21 +173,21 @@ class DeviceCookies:
 
     def __init__(self, secret: str, name: str) -> None:
         self.name = name
-        self._signer = TimestampSigner(secret, salt="lab.viewer.device")
+        self._signer = URLSafeTimedSerializer(secret, salt="lab.viewer.device")
 
     def issue(self, user: str) -> str:
-        return self._signer.sign(f"{user}\n{secrets.token_urlsafe(16)}").decode()
+        """A cookie value: URL-safe characters only (no quoting, no control characters)."""
+        return str(self._signer.dumps([user, secrets.token_urlsafe(16)]))
 
     def device(self, value: str | None, user: str) -> str | None:
         """The device id in `value` when it is genuine, recent and was issued to `user`."""
         if not value:
             return None
         try:
-            text = self._signer.unsign(value, max_age=self.max_age).decode()
-        except (BadSignature, UnicodeDecodeError):
+            owner, device = self._signer.loads(value, max_age=self.max_age)
+        except (BadSignature, ValueError, TypeError):
             return None
-        owner, _, device = text.partition("\n")
-        return device if owner == user and device else None
+        return device if owner == user and isinstance(device, str) and device else None
 
 
 def login_key(request: Request, proxies: tuple[Network, ...], devices: DeviceCookies, user: str) -> str:

@@ -70,6 +70,8 @@ def test_behind_docker_proxy_one_client_cannot_lock_out_everyone(viewer_lab) -> 
 
     with httpx.Client(base_url=base, timeout=10) as regular, httpx.Client(base_url=base, timeout=10) as attacker:
         assert attempt(regular, cfg.viewer.admin_password) == 303
+        token = re.search(r'name="csrf" value="([^"]+)"', regular.get("/").text).group(1)  # type: ignore[union-attr]
+        assert regular.post("/logout", data={"csrf": token}).status_code == 303  # keeps its device cookie
         codes = [attempt(attacker, "wrong-password") for _ in range(cfg.viewer.login_rate + 1)]
         assert codes[-1] == 429, codes
         with httpx.Client(base_url=base, timeout=10) as newcomer:  # no device cookie: the shared address

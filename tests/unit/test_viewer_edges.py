@@ -455,3 +455,15 @@ def test_graph_team_pages_cover_every_server_once(big_graph: TestClient) -> None
     app_tree = big_graph.app.state.viewer.index.snapshot.tree  # type: ignore[attr-defined]
     assert servers == sum(len(s) for s in app_tree["team-3"].values())
     assert "There is no team" in big_graph.get("/graph?team=nope").text
+
+
+def test_device_cookie_values_are_plain_cookie_text(folder: Path) -> None:
+    """Stricter cookie parsers (Python's http.cookies in Debian's 3.11) refuse control characters."""
+    from http.cookies import SimpleCookie
+
+    app = create_app(settings(), LocalStorage(folder), background_index=False)
+    value = app.state.viewer.devices.issue("admin")
+    assert re.fullmatch(r"[A-Za-z0-9_.\-]+", value)
+    cookie: SimpleCookie = SimpleCookie()
+    cookie["d"] = value
+    assert app.state.viewer.devices.device(value, "admin") and not app.state.viewer.devices.device(value, "eve")
