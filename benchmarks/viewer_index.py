@@ -1,5 +1,6 @@
-"""Viewer benchmarks: index build time at 10,000 and 100,000 recordings, and list-page latency
-(p50/p95, full HTTP round trip through the app) at 10,000.
+"""Viewer benchmarks: index build time at 10,000 and 100,000 recordings, list-page latency
+(p50/p95, full HTTP round trip through the app) at 10,000, and the graph page at 10,000 (overview
+and one team's first page: latency and HTML size).
 
 Run: .venv/bin/python benchmarks/viewer_index.py [--pages 200]
 """
@@ -107,6 +108,28 @@ def page_latency(n: int, pages: int) -> tuple[float, float]:
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
 
+def graph_latency(n: int, runs: int = 20) -> list[tuple[str, float, float, int]]:
+    """(page, p50 s, p95 s, HTML bytes) for the graph overview and one team's first page."""
+    settings = ViewerSettings.model_validate(
+        {"VIEWER_ADMIN_PASSWORD": "bench-password-1", "VIEWER_SESSION_SECRET": "x" * 48}
+    )
+    app = create_app(settings, SyntheticStorage(n), background_index=False)  # type: ignore[arg-type]
+    out = []
+    with TestClient(app) as c:
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)  # type: ignore[union-attr]
+        c.post("/login", data={"csrf": token, "username": "admin", "password": "bench-password-1"})
+        for path in ("/graph", "/graph?team=team-3"):
+            times, size = [], 0
+            for _ in range(runs):
+                t = time.perf_counter()
+                r = c.get(path)
+                times.append(time.perf_counter() - t)
+                size = len(r.content)
+            times.sort()
+            out.append((path, statistics.median(times), times[int(len(times) * 0.95) - 1], size))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=200)
@@ -116,6 +139,9 @@ def main() -> None:
     print(f"index build, {10_000:>7,} files in a local folder (incl. os.walk):   {folder_build_time(10_000):.3f} s")
     p50, p95 = page_latency(10_000, args.pages)
     print(f"list page at 10,000 recordings, {args.pages} requests: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
+    for path, g50, g95, size in graph_latency(10_000):
+        timing = f"p50 {g50 * 1000:.1f} ms, p95 {g95 * 1000:.1f} ms"
+        print(f"{path} at 10,000 recordings: {timing}, {size / 1024:.0f} KiB of HTML")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def serve(
         port=port or settings.port,
         log_level="info",
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=False,  # X-Forwarded-For is read by the app, from VIEWER_TRUSTED_PROXIES only
         server_header=False,
     )
 

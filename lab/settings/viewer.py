@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, Literal
 
@@ -51,6 +52,11 @@ class ViewerSettings(Section):
     seed_count: int = env("VIEWER_SEED_COUNT", 24, ge=0, le=100000)
     login_rate: int = env("VIEWER_LOGIN_RATE", 5, ge=1, le=1000)
     playback_rate: int = env("VIEWER_PLAYBACK_RATE", 120, ge=1, le=100000)
+    trusted_proxies: str = env(
+        "VIEWER_TRUSTED_PROXIES",
+        "",
+        description="list addresses or networks of reverse proxies, comma-separated (e.g. 127.0.0.1, 10.0.0.0/8)",
+    )
     pam_url: str = env("VIEWER_PAM_URL", "")
     pam_team: str = env(
         "VIEWER_PAM_TEAM",
@@ -73,6 +79,30 @@ class ViewerSettings(Section):
         if ".." in value.split("/") or "\\" in value:
             raise ValueError("must not contain '..' or backslashes; use e.g. recordings/prod")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        bad = []
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                bad.append(item)
+        if bad:
+            raise ValueError(
+                f"has {', '.join(repr(b) for b in bad)}, not an IP address or network; "
+                "use e.g. 127.0.0.1, 172.16.0.0/12"
+            )
+        return ", ".join(items)
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The reverse proxies whose X-Forwarded-For is believed."""
+        return tuple(
+            ipaddress.ip_network(v.strip(), strict=False) for v in self.trusted_proxies.split(",") if v.strip()
+        )
 
     @field_validator("base_url", "oidc_issuer", "s3_endpoint_url")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,13 @@ from lab.viewer.assets import player_dir
 from lab.viewer.auth import CALLBACK_PATH, OidcAuth, current_user, discover
 from lab.viewer.index import RecordingIndex
 from lab.viewer.pam import PamClient, PamDirectory
-from lab.viewer.security import RateLimiter, SecurityHeaders, content_security_policy, csrf_token
+from lab.viewer.security import DeviceCookies, RateLimiter, SecurityHeaders, content_security_policy, csrf_token
+from lab.viewer.sessions import SessionRegistry, cookie_name
 from lab.viewer.storage import Storage
 
 log = logging.getLogger("lab.viewer")
 HERE = Path(__file__).resolve().parent
+SESSION_MAX_AGE = 8 * 3600  # seconds, for the cookie and the server-side session alike
 
 
 @dataclass
@@ -46,6 +48,8 @@ class Viewer:
     login_limit: RateLimiter
     playback_limit: RateLimiter
     jinja: Environment
+    devices: DeviceCookies
+    sessions: SessionRegistry = field(default_factory=lambda: SessionRegistry(SESSION_MAX_AGE))
     pam: PamDirectory | None = None  # the optional Okta Privileged Access enrichment of the graph
 
     def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -53,7 +57,7 @@ class Viewer:
         html = self.jinja.get_template(name).render(
             request=request,
             user=current_user(request),
-            csrf=csrf_token(request),
+            csrf=csrf_token(request) if "session" in request.scope else "",
             auth=self.settings.auth,
             storage_error=snap.error,
             storage_name=self.storage.describe(),
@@ -61,6 +65,10 @@ class Viewer:
             **ctx,
         )
         return HTMLResponse(html, status_code=status)
+
+    def error(self, request: Request, status: int, message: str, title: str = "", **ctx: Any) -> HTMLResponse:
+        """The error page: the layout, what went wrong, and a way back."""
+        return self.render(request, "error.html", status=status, message=message, title=title, **ctx)
 
 
 def _origins(storage: Storage) -> list[str]:
@@ -99,8 +107,10 @@ def create_app(
         lstrip_blocks=True,
     )
     jinja.filters["filesize"] = pages.filesize
+    cookie = cookie_name(settings.session_secret, f"{settings.port} {settings.base_url}")
     viewer = Viewer(
         settings=settings,
+        devices=DeviceCookies(settings.session_secret, f"{cookie}_device"),
         storage=storage,
         index=index,
         oidc=oidc,
@@ -154,8 +164,8 @@ def create_app(
         Middleware(
             SessionMiddleware,
             secret_key=settings.session_secret,
-            session_cookie="viewer_session",
-            max_age=8 * 3600,
+            session_cookie=cookie,
+            max_age=SESSION_MAX_AGE,
             same_site="lax",
             https_only=settings.secure_cookies,
         ),
@@ -174,14 +184,26 @@ def create_app(
     return app
 
 
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    viewer = getattr(request.app.state, "viewer", None)
+    if viewer is None:
+        return PlainTextResponse(message, status_code=status)
+    try:
+        return viewer.error(request, status, message, title=title)
+    except Exception:  # the error page itself must never fail
+        return PlainTextResponse(message, status_code=status)
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return PlainTextResponse("not found", status_code=404)
+    return _error_page(request, 404, "Page not found", "There is no page at this address.")
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
-    return PlainTextResponse("method not allowed", status_code=405)
+    return _error_page(request, 405, "Method not allowed", "This page does not accept that kind of request.")
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s: %s", request.url.path, type(exc).__name__)
-    return PlainTextResponse("internal error", status_code=500)
+    return _error_page(
+        request, 500, "Something went wrong", "The viewer hit an internal error; the log has the details."
+    )

@@ -5,11 +5,18 @@ is the header, then `[time, code, data]` events)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+
+BOM = b"\xef\xbb\xbf"
+_SPACE = re.compile(r"\s*")
 
 
 @dataclass(frozen=True)
 class CastInfo:
+    """What the header says. `cols`/`rows` are 0 when a v1 file puts its size after `stdout`
+    beyond the bytes read (the player then takes it from the file); `duration` in seconds."""
+
     version: int
     cols: int
     rows: int
@@ -22,7 +29,11 @@ class InvalidCast(ValueError):
 
 
 def inspect(head: bytes) -> CastInfo:
-    """Check the first bytes of a `.cast` file and return what the header says."""
+    """Check the first bytes of a `.cast` file (any length; a UTF-8 BOM is skipped) and return
+    what the header says. v2/v3: line 1 is the header; v1: one JSON document, on one line or
+    pretty-printed, possibly longer than `head`, read key by key up to where `head` ends."""
+    if head.startswith(BOM):
+        head = head[len(BOM) :]
     if not head.strip():
         raise InvalidCast("the file is empty")
     text = head.decode("utf-8", errors="replace")
@@ -30,24 +41,24 @@ def inspect(head: bytes) -> CastInfo:
     try:
         header = json.loads(first)
     except ValueError:
-        # v1 is a single JSON document; accept it when the head contains it whole.
-        try:
-            header = json.loads(text)
-        except ValueError:
-            raise InvalidCast("the first line is not a JSON asciicast header") from None
+        header = _v1_prefix(text)
     if not isinstance(header, dict):
         raise InvalidCast("the header is not a JSON object")
     version = header.get("version")
     if version in (1, 2):
-        cols, rows = header.get("width"), header.get("height")
+        cols, rows = header.get("width", 0 if version == 1 else None), header.get("height", 0 if version == 1 else None)
     elif version == 3:
         term = header.get("term")
         term = term if isinstance(term, dict) else {}
         cols, rows = term.get("cols"), term.get("rows")
     else:
         raise InvalidCast(f"unsupported asciicast version {version!r} (expected 1, 2 or 3)")
-    if not (isinstance(cols, int) and isinstance(rows, int) and cols > 0 and rows > 0):
+    if not (isinstance(cols, int) and isinstance(rows, int) and cols >= 0 and rows >= 0):
         raise InvalidCast("the header has no valid terminal size (width/height)")
+    if version != 1 and not (cols and rows):
+        raise InvalidCast("the header has no valid terminal size (width/height)")
+    if version == 1 and "stdout" in header and not isinstance(header["stdout"], list):
+        raise InvalidCast("the v1 stdout is not a list of [delay, data] frames")
     if version == 2:
         _check_events(text.split("\n")[1:])
     title = header.get("title")
@@ -60,6 +71,40 @@ def inspect(head: bytes) -> CastInfo:
         title=title,
         duration=float(duration) if isinstance(duration, int | float) else None,
     )
+
+
+def _v1_prefix(text: str) -> dict[str, object]:
+    """The members of a v1 document that `text` holds whole (it may stop inside `stdout`)."""
+    decoder = json.JSONDecoder()
+    pos = _SPACE.match(text).end()  # type: ignore[union-attr]
+    if not text.startswith("{", pos):
+        raise InvalidCast("the first line is not a JSON asciicast header")
+    found: dict[str, object] = {}
+    pos += 1
+    while True:
+        pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+        if text.startswith("}", pos) or pos >= len(text):
+            break
+        try:
+            key, pos = decoder.raw_decode(text, pos)
+            pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+            if not text.startswith(":", pos):
+                raise ValueError
+            pos = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+            value, pos = decoder.raw_decode(text, pos)
+        except ValueError:
+            if pos >= len(text) - 1 or found:
+                break  # the head ends inside this member
+            raise InvalidCast("the first line is not a JSON asciicast header") from None
+        if not isinstance(key, str):
+            raise InvalidCast("the header is not a JSON object")
+        found[key] = value
+        pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+        if text.startswith(",", pos):
+            pos += 1
+    if found.get("version") != 1:
+        raise InvalidCast("the first line is not a JSON asciicast header")
+    return found
 
 
 def _check_events(lines: list[str]) -> None:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from authlib.integrations.starlette_client import OAuth, OAuthError
@@ -24,8 +25,28 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def current_user(request: Request) -> str | None:
-    user = request.session.get("user")
-    return user if isinstance(user, str) and user else None
+    """The signed-in user: the cookie's session id must still be live on the server."""
+    if "session" not in request.scope:  # outside the session middleware (a 500 page)
+        return None
+    viewer = getattr(request.app.state, "viewer", None)
+    if viewer is None:
+        return None
+    user: str | None = viewer.sessions.user(request.session.get("sid"))
+    return user
+
+
+def sign_in(request: Request, user: str) -> None:
+    """Start a fresh session for `user` (a new id, so an old cookie never gains rights)."""
+    viewer = request.app.state.viewer
+    viewer.sessions.close(request.session.get("sid"))
+    request.session.clear()
+    request.session["sid"] = viewer.sessions.open(user)
+
+
+def sign_out(request: Request) -> None:
+    """End the session on the server and clear the cookie."""
+    request.app.state.viewer.sessions.close(request.session.get("sid"))
+    request.session.clear()
 
 
 def login_required(endpoint: Endpoint) -> Endpoint:
@@ -36,10 +57,33 @@ def login_required(endpoint: Endpoint) -> Endpoint:
         if current_user(request) is None:
             if request.method != "GET":
                 return Response("authentication required", status_code=401)
-            return RedirectResponse("/login", status_code=303)
+            wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            if wanted == "/":
+                return RedirectResponse("/login", status_code=303)
+            return RedirectResponse(f"/login?{urlencode({'next': wanted})}", status_code=303)
         return await endpoint(request)
 
     return wrapper
+
+
+_NO_RETURN = ("/login", "/logout", CALLBACK_PATH, "/static/", "/player/")
+
+
+def safe_next(value: object) -> str:
+    """Where to go after sign-in: `value` when it is a path on this viewer, else `/`.
+
+    Only a same-origin absolute path is kept: it must start with one `/` (not `//` or `/\\`,
+    which browsers read as another host), carry no scheme, host, backslash or control character,
+    and not point back into sign-in itself.
+    """
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > 2048:
+        return "/"
+    if value.startswith("//") or "\\" in value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or parts.path.startswith(_NO_RETURN):
+        return "/"
+    return value
 
 
 def password_ok(settings: ViewerSettings, user: str, password: str) -> bool:
@@ -102,6 +146,7 @@ class OidcAuth:
         return f"{self.settings.base_url}{CALLBACK_PATH}"
 
     async def login(self, request: Request) -> Response:
+        request.session["next"] = safe_next(request.query_params.get("next"))
         response: Response = await self.client.authorize_redirect(request, self.redirect_uri)
         return response
 
@@ -115,14 +160,14 @@ class OidcAuth:
         user = claims.get("email") or claims.get("preferred_username") or claims.get("sub")
         if not user:
             return RedirectResponse("/login?error=oidc", status_code=303)
-        request.session.clear()
-        request.session["user"] = str(user)
+        target = safe_next(request.session.get("next"))
+        sign_in(request, str(user))
         request.session["id_token"] = token.get("id_token", "")
-        return RedirectResponse("/", status_code=303)
+        return RedirectResponse(target, status_code=303)
 
     async def logout(self, request: Request) -> Response:
         id_token = request.session.get("id_token") or None
-        request.session.clear()
+        sign_out(request)
         if "end_session_endpoint" not in self.metadata:
             return RedirectResponse("/login", status_code=303)
         response: Response = await self.client.logout_redirect(

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from lab.viewer.names import Recording, parse
@@ -74,6 +74,7 @@ class Snapshot:
 
     @classmethod
     def build(cls, recordings: list[Recording], seconds: float = 0.0) -> Snapshot:
+        recordings, aliases = join_parts(recordings)
         recordings.sort(key=lambda r: (r.started, r.id), reverse=True)
         facets: dict[str, Counter[str]] = {f: Counter() for f in FACETS}
         postings: dict[str, dict[str, list[int]]] = {f: {} for f in FACETS}
@@ -101,7 +102,7 @@ class Snapshot:
             unparsed=sum(1 for r in recordings if not r.parsed),
             postings=postings,
             haystack=tuple(hay),
-            by_id={r.id: i for i, r in enumerate(recordings)},
+            by_id=_ids(recordings, aliases),
             tree=tree,
             _neg_times=[-r.started.timestamp() for r in recordings],
         )
@@ -167,6 +168,37 @@ class Snapshot:
         start_at = (page - 1) * query.per_page
         items = [self.recordings[i] for i in candidates[start_at : start_at + query.per_page]]
         return Page(items, total, page, pages, query.per_page, unknown)
+
+
+def join_parts(recordings: list[Recording]) -> tuple[list[Recording], dict[str, str]]:
+    """RDP exports in parts (`<stem>.asa-1.mkv`, `<stem>.asa-2.mkv`, ...) become one session:
+    the first part's metadata, every part id in numeric order, the total size. Returns the
+    recordings and, for every other part, the id of the session it belongs to."""
+    groups: dict[str, list[Recording]] = {}
+    for r in recordings:
+        if r.session:
+            groups.setdefault(r.session, []).append(r)
+    joined = {k: sorted(g, key=lambda r: (r.part, r.id)) for k, g in groups.items() if len(g) > 1}
+    if not joined:
+        return recordings, {}
+    out: list[Recording] = []
+    aliases: dict[str, str] = {}
+    for r in recordings:
+        group = joined.get(r.session) if r.session else None
+        if group is None:
+            out.append(r)
+        elif r is group[0]:
+            out.append(replace(r, parts=tuple(p.id for p in group), size=sum(p.size for p in group)))
+        else:
+            aliases[r.id] = group[0].id
+    return out, aliases
+
+
+def _ids(recordings: list[Recording], aliases: dict[str, str]) -> dict[str, int]:
+    by_id = {r.id: i for i, r in enumerate(recordings)}
+    for part, first in aliases.items():
+        by_id[part] = by_id[first]
+    return by_id
 
 
 class RecordingIndex:

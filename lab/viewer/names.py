@@ -11,8 +11,10 @@ storage (size, modification time).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 #: Extensions the viewer lists, and the kind of player each needs.
 EXTENSIONS: dict[str, str] = {".cast": "cast", ".mkv": "video", ".mp4": "video", ".webm": "video"}
@@ -21,8 +23,7 @@ _TIME = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))
 _PART = re.compile(r"\.asa-(\d+)$")
 _PROTOCOLS = ("ssh", "rdp")
 
-#: What may appear in a recording id (a storage key relative to the root or prefix).
-_ID = re.compile(r"^[A-Za-z0-9~_.,+=@ ()\[\]-]+(?:/[A-Za-z0-9~_.,+=@ ()\[\]-]+)*$")
+#: The longest id, in UTF-8 bytes (S3's limit for a whole key).
 MAX_ID_LENGTH = 1024
 
 
@@ -42,7 +43,9 @@ class Recording:
     user: str = ""
     suffix: str = ""
     part: int = 0  # N of `.asa-N.mkv`
-    size: int = 0
+    size: int = 0  # bytes (of all parts, for a session in parts)
+    session: str = ""  # for `.asa-N.<ext>`: the key without that suffix, shared by the parts
+    parts: tuple[str, ...] = ()  # the ids of a session's parts in order (two or more), else ()
 
     @property
     def day(self) -> str:
@@ -92,10 +95,12 @@ def parse(key: str, size: int = 0, mtime: float = 0.0) -> Recording:
     kind = EXTENSIONS.get(ext, "video")
     stem = name[: -len(ext)] if ext else name
     part = 0
+    session = ""
     m = _PART.search(stem)
     if m:
         part = int(m.group(1))
         stem = stem[: m.start()]
+        session = key[: len(key) - len(name)] + stem
     fallback_time = datetime.fromtimestamp(mtime, tz=UTC)
     guessed = "ssh" if kind == "cast" else "rdp"
     fields = stem.split("~")
@@ -118,6 +123,7 @@ def parse(key: str, size: int = 0, mtime: float = 0.0) -> Recording:
                 suffix=suffix,
                 part=part,
                 size=size,
+                session=session,
             )
     protocol = fields[0].lower() if fields and fields[0].lower() in _PROTOCOLS else guessed
     return Recording(
@@ -129,16 +135,36 @@ def parse(key: str, size: int = 0, mtime: float = 0.0) -> Recording:
         parsed=False,
         part=part,
         size=size,
+        session=session,
     )
 
 
 def valid_id(value: str) -> bool:
-    """True when `value` is a safe relative key: no traversal, no absolute path, no odd bytes.
+    """True when `value` is a recording id: the one rule the listers and the routes share.
 
-    Checked before any storage access; the local backend also confirms the resolved path
-    stays inside its root.
+    An id is a storage key relative to the root (or bucket prefix): `/`-separated segments, each
+    non-empty and not starting with `.` (so no `.`, `..` or hidden files), no backslash, no
+    control or unpaired-surrogate characters (undecodable file names), at most MAX_ID_LENGTH
+    bytes of UTF-8, ending in a recording extension. Anything else is allowed: non-ASCII
+    letters, emoji, apostrophes, `#`, `%`, spaces. Checked before any storage access; the local
+    backend also confirms that the resolved path stays inside its root (symlinks included).
     """
-    if not value or len(value) > MAX_ID_LENGTH or not _ID.match(value):
+    if not isinstance(value, str) or not value or "\\" in value:
+        return False
+    try:
+        if len(value.encode("utf-8")) > MAX_ID_LENGTH:
+            return False
+    except UnicodeEncodeError:  # lone surrogates from undecodable file names
+        return False
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
         return False
     parts = value.split("/")
-    return all(p not in (".", "..") and p.strip() == p for p in parts) and is_recording(value)
+    return all(p and not p.startswith(".") for p in parts) and is_recording(value)
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266 §4.3, RFC 8187)."""
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\%' else "_" for ch in name)
+    if fallback == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

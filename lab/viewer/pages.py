@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -13,33 +14,33 @@ from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
     JSONResponse,
+    MalformedRangeHeader,
     PlainTextResponse,
+    RangeNotSatisfiable,
     RedirectResponse,
     Response,
 )
 
 from lab.viewer.asciicast import InvalidCast, inspect
-from lab.viewer.auth import current_user, login_required, password_ok
+from lab.viewer.auth import current_user, login_required, password_ok, safe_next, sign_in, sign_out
 from lab.viewer.index import FACETS, PER_PAGE_CHOICES, SORTS, Query, Snapshot
+from lab.viewer.media import link_lifetime, video_seconds
 from lab.viewer.names import Recording, parse, valid_id
-from lab.viewer.pam import GraphTeam, build_graph
-from lab.viewer.security import csrf_ok, csrf_token
+from lab.viewer.pam import GraphProject, GraphTeam, build_graph
+from lab.viewer.security import csrf_ok, csrf_token, login_key
 from lab.viewer.storage import NotFound, StorageError
 
 if TYPE_CHECKING:
     from lab.viewer.app import Viewer
 
 MAX_PAGE = 10**9
+DAYS_SHOWN = 60  # the per-day chart: at most this many days, up to the latest recording
 log = logging.getLogger("lab.viewer.pages")
 
 
 def _viewer(request: Request) -> Viewer:
     viewer: Viewer = request.app.state.viewer
     return viewer
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def filesize(n: int) -> str:
@@ -76,17 +77,21 @@ async def login_page(request: Request) -> Response:
     viewer = _viewer(request)
     if viewer.oidc is not None and request.query_params.get("start"):
         return await viewer.oidc.login(request)
+    wanted = safe_next(request.query_params.get("next"))
     if current_user(request):
-        return RedirectResponse("/", status_code=303)
+        return RedirectResponse(wanted, status_code=303)
     error = "Sign-in failed. Try again." if request.query_params.get("error") else ""
-    return viewer.render(request, "login.html", error=error)
+    return viewer.render(request, "login.html", error=error, next=wanted)
 
 
 async def login_submit(request: Request) -> Response:
     viewer = _viewer(request)
     if viewer.settings.auth != "local":
         return PlainTextResponse("local sign-in is disabled", status_code=404)
-    key = f"login:{_client(request)}"
+    form = await request.form()
+    wanted = safe_next(form.get("next"))
+    user, password = str(form.get("username", ""))[:200], str(form.get("password", ""))
+    key = login_key(request, viewer.settings.proxy_networks, viewer.devices, user)
     wait = viewer.login_limit.wait(key)
     if wait:
         resp = viewer.render(
@@ -94,26 +99,35 @@ async def login_submit(request: Request) -> Response:
             "login.html",
             status=429,
             error=f"Too many sign-in attempts. Try again in {math.ceil(wait)} seconds.",
+            next=wanted,
         )
         resp.headers["Retry-After"] = str(math.ceil(wait))
         return resp
-    form = await request.form()
     if not csrf_ok(request, form.get("csrf")):
-        return viewer.render(request, "login.html", status=400, error="The form expired. Please try again.")
-    user, password = str(form.get("username", "")), str(form.get("password", ""))
+        return viewer.render(
+            request, "login.html", status=400, error="The form expired. Please try again.", next=wanted
+        )
     if not password_ok(viewer.settings, user, password):
         viewer.login_limit.hit(key)
-        return viewer.render(request, "login.html", status=401, error="Invalid username or password.")
-    request.session.clear()
-    request.session["user"] = user
+        return viewer.render(request, "login.html", status=401, error="Invalid username or password.", next=wanted)
+    sign_in(request, user)
     csrf_token(request)
-    return RedirectResponse("/", status_code=303)
+    done = RedirectResponse(wanted, status_code=303)
+    done.set_cookie(
+        viewer.devices.name,
+        viewer.devices.issue(user),
+        max_age=viewer.devices.max_age,
+        httponly=True,
+        samesite="strict",
+        secure=viewer.settings.secure_cookies,
+    )
+    return done
 
 
 async def oidc_callback(request: Request) -> Response:
     viewer = _viewer(request)
     if viewer.oidc is None:
-        return PlainTextResponse("not found", status_code=404)
+        return viewer.error(request, 404, "There is no page at this address.", "Page not found")
     return await viewer.oidc.callback(request)
 
 
@@ -121,10 +135,10 @@ async def logout(request: Request) -> Response:
     viewer = _viewer(request)
     form = await request.form()
     if not csrf_ok(request, form.get("csrf")):
-        return PlainTextResponse("invalid or missing CSRF token", status_code=400)
+        return viewer.error(request, 400, "The form expired (invalid or missing CSRF token); go back and try again.")
     if viewer.oidc is not None:
         return await viewer.oidc.logout(request)
-    request.session.clear()
+    sign_out(request)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -166,12 +180,15 @@ async def dashboard(request: Request) -> Response:
         "size": snap.total_size,
     }
     recent = list(snap.recordings[:8])
+    days = _days(snap, DAYS_SHOWN)
     return viewer.render(
         request,
         "dashboard.html",
         totals=totals,
         breakdowns=breakdowns,
-        days=_days(snap),
+        days=days,
+        days_shown=DAYS_SHOWN,
+        days_clipped=bool(days) and days[0][0] > min(snap.by_day),
         recent=recent,
     )
 
@@ -205,11 +222,15 @@ def parse_query(params: Any) -> tuple[Query, list[str]]:
     per_page = _int(params.get("per_page"), 50, 1, max(PER_PAGE_CHOICES))
     if per_page not in PER_PAGE_CHOICES:
         per_page = 50
+    date_from = _date(params.get("from"), notes, "from")
+    date_to = _date(params.get("to"), notes, "to")
+    if date_from and date_to and date_from > date_to:
+        notes.append(f"The from date {date_from} is after the to date {date_to}, so nothing can match: swap them.")
     query = Query(
         q=str(params.get("q", ""))[:200],
         filters=filters,
-        date_from=_date(params.get("from"), notes, "from"),
-        date_to=_date(params.get("to"), notes, "to"),
+        date_from=date_from,
+        date_to=date_to,
         sort=sort,
         descending=params.get("order", "desc") != "asc",
         page=_int(params.get("page"), 1, 1, MAX_PAGE),
@@ -259,26 +280,24 @@ def _limited(viewer: Viewer, request: Request) -> Response | None:
     wait = viewer.playback_limit.hit(f"play:{current_user(request)}")
     if not wait:
         return None
-    return PlainTextResponse(
-        "too many playback requests; slow down",
-        status_code=429,
-        headers={"Retry-After": str(math.ceil(wait))},
-    )
+    resp = viewer.error(request, 429, "Too many playback requests; wait a moment and try again.", "Slow down")
+    resp.headers["Retry-After"] = str(math.ceil(wait))
+    return resp
 
 
 async def _lookup(viewer: Viewer, request: Request) -> Recording | Response:
     rid = request.query_params.get("id", "")
     if not valid_id(rid):
-        return PlainTextResponse("invalid recording id", status_code=400)
+        return viewer.error(request, 400, "This is not a valid recording id.", "Invalid recording id")
     limited = _limited(viewer, request)
     if limited is not None:
         return limited
     try:
         return await _recording(viewer, rid)
     except NotFound:
-        return PlainTextResponse("recording not found", status_code=404)
+        return viewer.error(request, 404, "There is no recording with this id (it may have been removed).")
     except StorageError as exc:
-        return PlainTextResponse(f"storage is unreachable: {exc}", status_code=503)
+        return viewer.error(request, 503, f"Storage is unreachable: {exc}")
 
 
 @login_required
@@ -286,8 +305,6 @@ async def play(request: Request) -> Response:
     viewer = _viewer(request)
     found = await _lookup(viewer, request)
     if isinstance(found, Response):
-        if found.status_code in (404, 503):
-            return viewer.render(request, "error.html", status=found.status_code, message=bytes(found.body).decode())
         return found
     rec = found
     cast_error, info = "", None
@@ -298,12 +315,21 @@ async def play(request: Request) -> Response:
                 info = inspect(head)
             except InvalidCast as exc:
                 cast_error = f"This file is not a valid asciicast recording: {exc}."
-        direct = await run_in_threadpool(viewer.storage.presign, rec.id)
+        elif rec.size == 0:
+            cast_error = (
+                "This video is empty (0 bytes): its export did not finish or failed, so there is nothing to play."
+            )
+        parts = []
+        for pid in rec.parts or (rec.id,):
+            direct = await _presign(viewer, pid, rec.kind)
+            fresh = f"/media?id={quote(pid, safe='')}"
+            parts.append({"id": pid, "url": direct or fresh, "fresh": fresh, "name": pid.rsplit("/", 1)[-1],
+                          "download": f"/download?id={quote(pid, safe='')}"})  # fmt: skip
     except NotFound:
-        return viewer.render(request, "error.html", status=404, message="recording not found")
+        return viewer.error(request, 404, "There is no recording with this id (it may have been removed).")
     except StorageError as exc:
-        return viewer.render(request, "error.html", status=503, message=f"storage is unreachable: {exc}")
-    media_url = direct or f"/media?id={quote(rec.id, safe='')}"
+        return viewer.error(request, 503, f"Storage is unreachable: {exc}")
+    media_url = parts[0]["url"]
     return viewer.render(
         request,
         "play.html",
@@ -312,8 +338,34 @@ async def play(request: Request) -> Response:
         info=info,
         cast_error=cast_error,
         media_url=media_url,
-        download_url=f"/download?id={quote(rec.id, safe='')}",
+        parts=parts,
+        download_url=parts[0]["download"],
     )
+
+
+async def _presign(viewer: Viewer, rid: str, kind: str, download: bool = False) -> str | None:
+    """A presigned link, or None for a local folder. A video's link outlives the video: its
+    length is read from the file's header (one ranged read)."""
+    direct = await run_in_threadpool(viewer.storage.presign, rid, download=download)
+    if direct is None or kind != "video" or download:
+        return direct
+    head = await run_in_threadpool(viewer.storage.read_head, rid, 65536)
+    seconds = link_lifetime(viewer.settings.presign_seconds, video_seconds(head))
+    return await run_in_threadpool(lambda: viewer.storage.presign(rid, seconds=seconds))
+
+
+def _range_problem(request: Request, size: int) -> tuple[int, str] | None:
+    """(status, message) when the Range header cannot be served (RFC 9110 §14.2, §15.5.17)."""
+    header = request.headers.get("range")
+    if header is None or request.headers.get("if-range") is not None:
+        return None
+    try:
+        FileResponse._parse_range_header(header, size)
+    except MalformedRangeHeader:
+        return 400, "The requested byte range is malformed."
+    except RangeNotSatisfiable:
+        return 416, f"The requested byte range is outside the recording ({size} bytes)."
+    return None
 
 
 async def _serve(request: Request, download: bool) -> Response:
@@ -322,17 +374,27 @@ async def _serve(request: Request, download: bool) -> Response:
     if isinstance(found, Response):
         return found
     rec = found
+    if rec.id != request.query_params["id"]:  # one part of a session in parts: serve that part
+        rec = parse(request.query_params["id"], rec.size)
+    back = f"/play?id={quote(rec.id, safe='')}"
     try:
-        direct = await run_in_threadpool(viewer.storage.presign, rec.id, download=download)
+        direct = await _presign(viewer, rec.id, rec.kind, download=download)
         if direct:
             return RedirectResponse(direct, status_code=302)
         path = viewer.storage.local_path(rec.id)
     except NotFound:
-        return PlainTextResponse("recording not found", status_code=404)
+        return viewer.error(request, 404, "There is no recording with this id (it may have been removed).")
     except StorageError as exc:
-        return PlainTextResponse(f"storage is unreachable: {exc}", status_code=503)
+        return viewer.error(request, 503, f"Storage is unreachable: {exc}")
     if path is None or not path.is_file():
-        return PlainTextResponse("recording not found", status_code=404)
+        return viewer.error(request, 404, "There is no recording with this id (it may have been removed).")
+    problem = _range_problem(request, path.stat().st_size)
+    if problem is not None:
+        status, message = problem
+        resp = viewer.error(request, status, message, "Cannot serve this part of the recording", back=back)
+        if status == 416:
+            resp.headers["Content-Range"] = f"bytes */{path.stat().st_size}"
+        return resp
     return FileResponse(
         path,
         media_type=rec.media_type,
@@ -352,9 +414,17 @@ async def download(request: Request) -> Response:
     return await _serve(request, download=True)
 
 
+GRAPH_ROWS = 300  # server rows one graph page draws; more are collapsed or paged
+
+
 @login_required
 async def graph(request: Request) -> Response:
-    """Team -> project -> server from the index, enriched from Okta PAM when configured."""
+    """Team -> project -> server from the index, enriched from Okta PAM when configured.
+
+    Small estates are drawn whole. Past GRAPH_ROWS server rows the page shows teams and projects
+    only (servers counted, not drawn), and `?team=KEY` draws one team, its projects paged so a
+    page holds at most GRAPH_ROWS servers.
+    """
     viewer = _viewer(request)
     tree = viewer.index.snapshot.tree
     state = viewer.pam.state if viewer.pam is not None else None
@@ -363,14 +433,58 @@ async def graph(request: Request) -> Response:
     except Exception as exc:  # the enrichment must never cost the page: fall back to names
         log.error("graph enrichment failed: %s", type(exc).__name__)
         teams = build_graph(tree)
-    return viewer.render(request, "graph.html", teams=teams, layout=graph_layout(teams), pam=state)
+    notes: list[str] = []
+    wanted = request.query_params.get("team")
+    ctx: dict[str, Any] = {"mode": "full", "team": None, "page": 1, "pages": 1}
+    if wanted is not None:
+        chosen = next((t for t in teams if _team_key(t) == wanted), None)
+        if chosen is None:
+            notes.append(f"There is no team {wanted[:80]!r}; showing all teams.")
+        else:
+            chunks = _project_pages(chosen.projects, GRAPH_ROWS)
+            page = _int(request.query_params.get("page"), 1, 1, len(chunks))
+            teams = (replace(chosen, projects=chunks[page - 1]),)
+            ctx = {"mode": "team", "team": chosen, "page": page, "pages": len(chunks)}
+    if ctx["mode"] == "full" and _rows(teams) > GRAPH_ROWS:
+        ctx["mode"] = "overview"
+    layout = graph_layout(teams, servers=ctx["mode"] != "overview")
+    return viewer.render(
+        request, "graph.html", teams=teams, layout=layout, pam=state, notes=notes, team_key=_team_key, **ctx
+    )
 
 
-def graph_layout(teams: tuple[GraphTeam, ...], row: int = 26) -> dict[str, Any]:
+def _team_key(team: GraphTeam) -> str:
+    return team.key or team.label
+
+
+def _rows(teams: tuple[GraphTeam, ...]) -> int:
+    return sum(max(1, len(p.servers)) for t in teams for p in t.projects)
+
+
+def _project_pages(projects: tuple[GraphProject, ...], rows: int) -> list[tuple[GraphProject, ...]]:
+    """Consecutive runs of projects holding at most `rows` server rows each (a bigger project
+    gets a page of its own)."""
+    pages: list[tuple[GraphProject, ...]] = []
+    current: list[GraphProject] = []
+    used = 0
+    for project in projects:
+        n = max(1, len(project.servers))
+        if current and used + n > rows:
+            pages.append(tuple(current))
+            current, used = [], 0
+        current.append(project)
+        used += n
+    if current or not pages:
+        pages.append(tuple(current))
+    return pages
+
+
+def graph_layout(teams: tuple[GraphTeam, ...], row: int = 26, servers: bool = True) -> dict[str, Any]:
     """Positions for an SVG of three columns (team -> project -> server) joined by lines.
 
     Servers take one row each (a project without servers takes one itself); a project sits at
-    the middle of its servers, a team at the middle of its projects.
+    the middle of its servers, a team at the middle of its projects. With `servers=False` the
+    projects are the last column and say how many servers they have.
     """
     cols = (10, 290, 570)
     width = 250
@@ -381,21 +495,26 @@ def graph_layout(teams: tuple[GraphTeam, ...], row: int = 26) -> dict[str, Any]:
         project_ys = []
         for project in team.projects:
             server_ys = []
-            for server in project.servers:
+            for server in project.servers if servers else ():
                 nodes.append(_node(cols[2], y, server.label, server.sessions, server.pam, server.detail))
                 server_ys.append(y)
                 y += row
             py = sum(server_ys) / len(server_ys) if server_ys else y
             if not server_ys:
                 y += row
-            nodes.append(_node(cols[1], py, project.label, project.sessions, project.pam, project.detail))
+            node = _node(cols[1], py, project.label, project.sessions, project.pam, project.detail)
+            if not servers:
+                count = len(project.servers)
+                node["text"] = f"{node['text']} · {count} server{'' if count == 1 else 's'}"
+            nodes.append(node)
             edges.extend((cols[1] + width, py, cols[2], sy) for sy in server_ys)
             project_ys.append(py)
         ty = sum(project_ys) / len(project_ys) if project_ys else y
         nodes.append(_node(cols[0], ty, team.label, team.sessions, team.pam, ""))
         edges.extend((cols[0] + width, ty, cols[1], py) for py in project_ys)
         y += row / 2
-    return {"nodes": nodes, "edges": edges, "height": int(y + row), "width": width, "row": row}
+    view = cols[2] + width + 10 if servers else cols[1] + width + 10
+    return {"nodes": nodes, "edges": edges, "height": int(y + row), "width": width, "row": row, "view_width": view}
 
 
 def _node(x: int, y: float, label: str, n: int, pam: bool | None, detail: str) -> dict[str, Any]:
@@ -414,8 +533,10 @@ async def refresh(request: Request) -> Response:
         return PlainTextResponse("authentication required", status_code=401)
     form = await request.form()
     if not csrf_ok(request, form.get("csrf")):
-        return PlainTextResponse("invalid or missing CSRF token", status_code=400)
+        return viewer.error(request, 400, "The form expired (invalid or missing CSRF token); go back and try again.")
     viewer.index.request_refresh()
     if viewer.pam is not None:
         viewer.pam.request_refresh()
-    return RedirectResponse("/sessions", status_code=303)
+    back = str(form.get("back", ""))[:2000]
+    target = safe_next(f"/sessions?{back}" if back else "/sessions")
+    return RedirectResponse(target if target.startswith("/sessions") else "/sessions", status_code=303)

@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from lab.viewer.names import is_recording, valid_id
+from lab.viewer.names import content_disposition, valid_id
 from lab.viewer.storage import NotFound, StorageError, StoredObject
 
 _CREDENTIAL_CODES = {
@@ -132,7 +132,7 @@ class S3Storage:
             for page in paginator.paginate(**kw):
                 for obj in page.get("Contents", []):
                     key = self._relative(obj["Key"])
-                    if key and is_recording(key):
+                    if key and valid_id(key):
                         yield StoredObject(key, int(obj["Size"]), obj["LastModified"].timestamp())
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "list") from None
@@ -174,12 +174,12 @@ class S3Storage:
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, key) from None
 
-    def presign(self, key: str, *, download: bool = False) -> str:
+    def presign(self, key: str, *, download: bool = False, seconds: int | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._full(key)}
         if download:
-            name = key.rsplit("/", 1)[-1].replace('"', "")
-            params["ResponseContentDisposition"] = f'attachment; filename="{name}"'
-        return str(self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=self.presign_seconds))
+            params["ResponseContentDisposition"] = content_disposition(key.rsplit("/", 1)[-1])
+        lifetime = seconds or self.presign_seconds
+        return str(self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=lifetime))
 
     def local_path(self, key: str) -> Path | None:
         return None

@@ -3,17 +3,22 @@
 - Headers: a Content-Security-Policy without inline scripts or `unsafe-eval`; the only extra is
   `'wasm-unsafe-eval'`, which the asciinema player needs to compile its WebAssembly terminal.
 - CSRF: a per-session random token (synchronizer token pattern), checked on every POST form.
-- Rate limits: a sliding window per key (client address for login, user for playback).
+- Rate limits: a sliding window per key (user for playback; for sign-in the client address, or
+  the browser's device cookie once it has signed in there before, see `login_key`).
+- Client address: the TCP peer, or the `X-Forwarded-For` hop before the first proxy we trust
+  (`VIEWER_TRUSTED_PROXIES`); never the header of an untrusted peer.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
 from collections import deque
 
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -128,3 +133,65 @@ class RateLimiter:
     def _prune(self, now: float) -> None:
         for key in [k for k, v in self._events.items() if not v or v[-1] <= now - self.window]:
             del self._events[key]
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in net for net in proxies if ip.version == net.version)
+
+
+def client_address(request: Request, proxies: tuple[Network, ...]) -> str:
+    """The address of the client behind any trusted proxies.
+
+    `X-Forwarded-For` lists the hops a request passed (client first). Read from the right, each
+    trusted proxy vouches for the hop before it; the first hop that is not a trusted proxy is
+    the client. From an untrusted peer the header is ignored: anyone can write it.
+    """
+    peer = request.client.host if request.client else "unknown"
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for line in request.headers.getlist("x-forwarded-for") for h in line.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
+
+
+class DeviceCookies:
+    """Signed "this browser signed in as USER before" cookies (OWASP's device cookies against
+    online guessing): sign-in attempts from such a browser count against its own budget, so an
+    attacker who exhausts the budget of a shared address (everyone behind one proxy, or every
+    client docker-proxy forwards from 127.0.0.1) cannot lock out users who signed in before."""
+
+    max_age = 90 * 24 * 3600
+
+    def __init__(self, secret: str, name: str) -> None:
+        self.name = name
+        self._signer = URLSafeTimedSerializer(secret, salt="lab.viewer.device")
+
+    def issue(self, user: str) -> str:
+        """A cookie value: URL-safe characters only (no quoting, no control characters)."""
+        return str(self._signer.dumps([user, secrets.token_urlsafe(16)]))
+
+    def device(self, value: str | None, user: str) -> str | None:
+        """The device id in `value` when it is genuine, recent and was issued to `user`."""
+        if not value:
+            return None
+        try:
+            owner, device = self._signer.loads(value, max_age=self.max_age)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        return device if owner == user and isinstance(device, str) and device else None
+
+
+def login_key(request: Request, proxies: tuple[Network, ...], devices: DeviceCookies, user: str) -> str:
+    """The rate-limit bucket of a sign-in attempt: the browser's device cookie for `user` when it
+    has one, else the client's address."""
+    device = devices.device(request.cookies.get(devices.name), user)
+    return f"login:device:{device}" if device else f"login:addr:{client_address(request, proxies)}"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from lab.errors import LabError
-from lab.viewer.names import is_recording, valid_id
+from lab.viewer.names import valid_id
 
 if TYPE_CHECKING:
     from lab.settings.viewer import ViewerSettings
@@ -60,8 +60,9 @@ class Storage(Protocol):
 
     def put_bytes(self, key: str, data: bytes) -> None: ...
 
-    def presign(self, key: str, *, download: bool = False) -> str | None:
-        """A short-lived direct URL for `key`, or None when the app must stream it itself."""
+    def presign(self, key: str, *, download: bool = False, seconds: int | None = None) -> str | None:
+        """A direct URL for `key` valid `seconds` (default: the configured short lifetime), or
+        None when the app must stream it itself."""
         ...
 
     def local_path(self, key: str) -> Path | None:
@@ -97,13 +98,13 @@ class LocalStorage:
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             rel = os.path.relpath(dirpath, root)
             for name in filenames:
-                if name.startswith(".") or not is_recording(name):
+                key = name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}"
+                if not valid_id(key):  # the rule the routes apply: what is listed can be played
                     continue
                 try:
                     st = os.stat(os.path.join(dirpath, name))
                 except OSError:
                     continue
-                key = name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}"
                 yield StoredObject(key, st.st_size, st.st_mtime)
 
     def path_of(self, key: str) -> Path:
@@ -154,7 +155,7 @@ class LocalStorage:
         tmp.write_bytes(data)
         os.replace(tmp, target)
 
-    def presign(self, key: str, *, download: bool = False) -> str | None:
+    def presign(self, key: str, *, download: bool = False, seconds: int | None = None) -> str | None:
         return None
 
     def local_path(self, key: str) -> Path | None:

@@ -27,6 +27,7 @@ from lab.viewer.app import create_app
 from lab.viewer.assets import fetch_player
 from lab.viewer.seed import seed
 from lab.viewer.storage import LocalStorage
+from tests.unit.test_viewer_edges import CASTS, V2
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -34,7 +35,11 @@ CHROMIUM = os.environ.get("LAB_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = RESOURCES / "tests" / "artifacts"
 PASSWORD = "browser-test-password"
 RDP_ID = "rdp~20261127T093000.0000~empire~death-star~ds-rdp-01~darth.vader~c0ffee.asa-0.mkv"
-RECORDINGS = 31
+UNICODE_ID = "ssh~20261128T101500.0000~équipe~projet#2~serveur-01~zoë.o'brien~🚀.cast"
+EXTRA_CASTS = {**CASTS, UNICODE_ID: V2}
+PARTS_STEM = "rdp~20261129T080000.0000~empire~death-star~ds-rdp-02~tarkin~5eed"
+BROKEN_ID = "rdp~20261129T090000.0000~empire~death-star~ds-rdp-02~tarkin~bad.mkv"
+RECORDINGS = 31 + len(EXTRA_CASTS) + 2  # the two parts count as one session, plus the broken video
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -61,6 +66,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("recordings")
     seed(LocalStorage(root), 30)
     write_rdp_video(root / RDP_ID)
+    for name, data in EXTRA_CASTS.items():
+        (root / name).write_bytes(data)
+    for n in (1, 2):
+        write_rdp_video(root / f"{PARTS_STEM}.asa-{n}.mkv", seconds=2)
+    (root / BROKEN_ID).write_bytes(b"\x1a\x45\xdf\xa3" + b"not really a video" * 100)
     settings = ViewerSettings.model_validate({"VIEWER_ADMIN_PASSWORD": PASSWORD, "VIEWER_SESSION_SECRET": "b" * 48})
     app = create_app(settings, LocalStorage(root), assets=fetch_player())
     port = free_port()
@@ -119,7 +129,7 @@ def page(server: str) -> Iterator[object]:
 def test_login(server: str, page: object) -> None:
     pg = page  # type: ignore[assignment]
     pg.goto(f"{server}/sessions")  # type: ignore[attr-defined]
-    assert pg.url.endswith("/login")  # type: ignore[attr-defined]
+    assert pg.url.endswith("/login?next=%2Fsessions")  # type: ignore[attr-defined]
     pg.fill("input[name=username]", "admin")  # type: ignore[attr-defined]
     pg.fill("input[name=password]", "wrong-password")  # type: ignore[attr-defined]
     pg.click("button[type=submit]")  # type: ignore[attr-defined]
@@ -127,7 +137,7 @@ def test_login(server: str, page: object) -> None:
     pg.fill("input[name=username]", "admin")  # type: ignore[attr-defined]
     pg.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
     pg.click("button[type=submit]")  # type: ignore[attr-defined]
-    pg.wait_for_url(f"{server}/")  # type: ignore[attr-defined]
+    pg.wait_for_url(f"{server}/sessions")  # type: ignore[attr-defined]  (the page asked for)
     assert pg.is_visible("text=Sign out")  # type: ignore[attr-defined]
 
 
@@ -202,8 +212,111 @@ def test_rdp_video_plays(server: str, page: object) -> None:
     assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]
 
 
+def test_rdp_parts_play_in_order(server: str, page: object) -> None:
+    """A session exported in two parts plays part 1, then part 2, in one <video>."""
+    pg = page  # type: ignore[assignment]
+    pg.problems.clear()  # type: ignore[attr-defined]
+    pg.goto(f"{server}/play?id={quote(PARTS_STEM + '.asa-2.mkv', safe='')}")  # type: ignore[attr-defined]
+    assert pg.locator("ol.parts li").count() == 2  # type: ignore[attr-defined]
+    video = pg.locator("video#video")  # type: ignore[attr-defined]
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    deadline = time.monotonic() + 20
+    state = video.evaluate("v => [v.currentSrc, v.currentTime]")
+    while not (".asa-2.mkv" in state[0] and state[1] > 0.3) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        state = video.evaluate("v => [v.currentSrc, v.currentTime]")
+    assert ".asa-2.mkv" in state[0] and state[1] > 0.3, f"part 2 did not follow part 1: {state}"
+    assert "asa-2" in pg.inner_text("ol.parts li.current")  # type: ignore[attr-defined]
+    assert pg.problems == []  # type: ignore[attr-defined]
+
+
+def test_unplayable_video_says_so(server: str, page: object) -> None:
+    pg = page  # type: ignore[assignment]
+    pg.goto(f"{server}/play?id={quote(BROKEN_ID, safe='')}")  # type: ignore[attr-defined]
+    pg.wait_for_selector("video#video[data-failed]", state="attached", timeout=15000)  # type: ignore[attr-defined]
+    assert "cannot be played in the browser" in pg.inner_text("#player-status")  # type: ignore[attr-defined]
+
+
 def test_graph(server: str, page: object) -> None:
     pg = page  # type: ignore[assignment]
     pg.goto(f"{server}/graph")  # type: ignore[attr-defined]
     assert pg.locator("svg.graph rect").count() >= 3 + 6 + 14  # type: ignore[attr-defined]
     pg.screenshot(path=str(ARTIFACTS / "viewer-graph.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def play_cast(pg: object, server: str, rid: str, above: float = 0.5) -> float:
+    pg.problems.clear()  # type: ignore[attr-defined]
+    pg.goto(f"{server}/play?id={quote(rid, safe='')}")  # type: ignore[attr-defined]
+    pg.wait_for_selector(".ap-wrapper, .ap-player", timeout=15000)  # type: ignore[attr-defined]
+    return player_time(pg, above=above)
+
+
+@pytest.mark.parametrize("name", sorted(CASTS))
+def test_v1_and_bom_casts_play(server: str, page: object, name: str) -> None:
+    """asciicast v1 (one line, pretty, over 64 KiB, size after stdout) and v2 with a BOM play."""
+    pg = page  # type: ignore[assignment]
+    now = play_cast(pg, server, name)
+    assert now > 0.5, f"{name}: the player clock stayed at {now}"
+    assert pg.get_attribute("#player", "data-failed") is None  # type: ignore[attr-defined]
+    text = pg.inner_text(".ap-term")  # type: ignore[attr-defined]
+    assert ("line " in text) if name.startswith("v1") else ("hello" in text), text[:200]
+    if name == "v1-small.cast":
+        pg.screenshot(path=str(ARTIFACTS / "viewer-cast-v1.png"), full_page=True)  # type: ignore[attr-defined]
+    assert pg.problems == []  # type: ignore[attr-defined]
+
+
+def test_unicode_named_recording_plays(server: str, page: object) -> None:
+    pg = page  # type: ignore[assignment]
+    pg.goto(f"{server}/sessions?q=" + quote("zoë"))  # type: ignore[attr-defined]
+    pg.click("table.sessions tbody tr:first-child a.play")  # type: ignore[attr-defined]
+    pg.wait_for_selector(".ap-wrapper, .ap-player", timeout=15000)  # type: ignore[attr-defined]
+    assert player_time(pg, above=0.5) > 0.5
+    assert "zoë.o'brien" in pg.inner_text("aside.meta")  # type: ignore[attr-defined]
+    with pg.expect_download() as info:  # type: ignore[attr-defined]
+        pg.click("#download")  # type: ignore[attr-defined]
+    download = info.value
+    assert download.suggested_filename == UNICODE_ID
+    assert Path(download.path()).read_bytes() == V2
+
+
+def test_speed_change(server: str, page: object) -> None:
+    """`>` and the speed menu re-create the player at the same moment; 4x runs about 4x."""
+    pg = page  # type: ignore[assignment]
+    before = play_cast(pg, server, "v1-large.cast", above=1.0)
+    assert pg.inner_text("#real-duration") == "1:06:40"  # type: ignore[attr-defined]
+    pg.keyboard.press(">")  # type: ignore[attr-defined]
+    assert pg.get_attribute("#player", "data-speed") == "1.5"  # type: ignore[attr-defined]
+    assert player_time(pg, above=before) >= before  # continued from where it was
+    pg.select_option("#speed", "8")  # type: ignore[attr-defined]
+    assert pg.get_attribute("#player", "data-speed") == "8"  # type: ignore[attr-defined]
+    start = player_time(pg, above=before)
+    t0 = time.monotonic()
+    time.sleep(2.0)
+    rate = (pg.evaluate("window.labPlayer.getCurrentTime()") - start) / (time.monotonic() - t0)  # type: ignore[attr-defined]
+    assert 4.0 < rate < 10.0, f"at 8x the clock ran {rate:.1f}x"
+    pg.keyboard.press("<")  # type: ignore[attr-defined]
+    assert pg.get_attribute("#player", "data-speed") == "4"  # type: ignore[attr-defined]
+    pg.select_option("#idle", "2")  # type: ignore[attr-defined]
+    assert pg.get_attribute("#player", "data-idle") == "2"  # type: ignore[attr-defined]
+    assert "idle gaps cut to 2 s" in pg.inner_text("#player-status")  # type: ignore[attr-defined]
+    pg.screenshot(path=str(ARTIFACTS / "viewer-player-speed.png"), full_page=True)  # type: ignore[attr-defined]
+    assert pg.problems == []  # type: ignore[attr-defined]
+
+
+def test_logout_then_old_cookie_refused(server: str, page: object) -> None:
+    """Runs last: signs out, then replays the copied session cookie in a fresh browser context."""
+    pg = page  # type: ignore[assignment]
+    pg.goto(f"{server}/sessions")  # type: ignore[attr-defined]
+    copied = pg.context.cookies()  # type: ignore[attr-defined]
+    assert copied and all(c["name"].startswith("viewer_session_") for c in copied)
+    pg.click("text=Sign out")  # type: ignore[attr-defined]
+    pg.wait_for_url("**/login")  # type: ignore[attr-defined]
+    other = pg.context.browser.new_context()  # type: ignore[attr-defined]
+    try:
+        other.add_cookies(copied)
+        thief = other.new_page()
+        thief.goto(f"{server}/sessions")
+        assert "/login" in thief.url and thief.is_visible("input[name=password]")
+        thief.screenshot(path=str(ARTIFACTS / "viewer-old-cookie-refused.png"))
+    finally:
+        other.close()

@@ -43,7 +43,25 @@ def test_health_answers_200(lab, base):
 def test_pages_require_sign_in(lab, base):
     for path in ("/", "/sessions", "/graph"):
         r = httpx.get(f"{base}{path}", timeout=10)
-        assert r.status_code == 303 and r.headers["location"] == "/login", path
+        expected = "/login" if path == "/" else f"/login?next=%2F{path[1:]}"
+        assert r.status_code == 303 and r.headers["location"] == expected, path
+
+
+def test_sign_out_ends_the_session_on_the_server(lab, base, session):
+    """A copy of a signed-in cookie stops working once its session signs out."""
+    other = httpx.Client(base_url=base, timeout=10)
+    try:
+        token = re.search(r'name="csrf" value="([^"]+)"', other.get("/login").text).group(1)
+        form = {"csrf": token, "username": lab.cfg.viewer.admin_user, "password": lab.cfg.viewer.admin_password}
+        assert other.post("/login", data=form).status_code == 303
+        copied = dict(other.cookies)
+        token = re.search(r'name="csrf" value="([^"]+)"', other.get("/").text).group(1)
+        assert other.post("/logout", data={"csrf": token}).status_code == 303
+        r = httpx.get(f"{base}/sessions", cookies=copied, timeout=10)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        assert session.get("/sessions").status_code == 200  # other sessions carry on
+    finally:
+        other.close()
 
 
 def test_list_shows_seeded_recordings(lab, session):

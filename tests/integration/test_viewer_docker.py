@@ -54,3 +54,26 @@ def test_host_seed_shows_up_after_refresh(viewer_lab) -> None:  # type: ignore[n
             break
         time.sleep(0.5)
     assert client.get("/health").json()["recordings"] == 10
+
+
+def test_behind_docker_proxy_one_client_cannot_lock_out_everyone(viewer_lab) -> None:  # type: ignore[no-untyped-def]
+    """Through the published 127.0.0.1 port every client reaches the container from the bridge
+    gateway (docker-proxy), so the address is one bucket; a browser that signed in before keeps
+    its own budget (device cookie). Runs last: it spends the address budget."""
+    cfg = viewer_lab.cfg
+    base = f"http://127.0.0.1:{cfg.viewer.port}"
+
+    def attempt(client: httpx.Client, password: str) -> int:
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
+        form = {"csrf": token, "username": cfg.viewer.admin_user, "password": password}
+        return client.post("/login", data=form).status_code
+
+    with httpx.Client(base_url=base, timeout=10) as regular, httpx.Client(base_url=base, timeout=10) as attacker:
+        assert attempt(regular, cfg.viewer.admin_password) == 303
+        token = re.search(r'name="csrf" value="([^"]+)"', regular.get("/").text).group(1)  # type: ignore[union-attr]
+        assert regular.post("/logout", data={"csrf": token}).status_code == 303  # keeps its device cookie
+        codes = [attempt(attacker, "wrong-password") for _ in range(cfg.viewer.login_rate + 1)]
+        assert codes[-1] == 429, codes
+        with httpx.Client(base_url=base, timeout=10) as newcomer:  # no device cookie: the shared address
+            assert attempt(newcomer, cfg.viewer.admin_password) == 429
+        assert attempt(regular, cfg.viewer.admin_password) == 303  # not locked out

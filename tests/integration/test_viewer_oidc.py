@@ -175,3 +175,22 @@ def test_issuer_mismatch_stops_startup(issuer: str) -> None:
 def test_issuer_without_discovery_document_stops_startup(issuer: str) -> None:
     with pytest.raises(ConfigError, match="HTTP 404"):
         discover(f"{issuer}/oauth2/nope")
+
+
+def test_oidc_lands_on_the_page_asked_for_and_sign_out_kills_copies(issuer: str, tmp_path: Any) -> None:
+    app = create_app(settings(issuer), LocalStorage(tmp_path), background_index=False)
+    with TestClient(app, base_url=BASE_URL) as c:
+        asked = "/sessions?team=rebel-dev&sort=user"
+        login_url = c.get(asked, follow_redirects=False).headers["location"]
+        assert login_url == "/login?" + urlencode({"next": asked})
+        html = c.get(login_url).text
+        start_href = html.split('class="button" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+        start = c.get(start_href, follow_redirects=False)
+        callback = httpx.get(start.headers["location"]).headers["location"]
+        done = c.get(callback.removeprefix(BASE_URL), follow_redirects=False)
+        assert done.status_code == 303 and done.headers["location"] == asked
+        copied = dict(c.cookies)
+        token = c.get("/").text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        c.post("/logout", data={"csrf": token}, follow_redirects=False)
+        with TestClient(app, base_url=BASE_URL, cookies=copied) as thief:
+            assert thief.get("/", follow_redirects=False).status_code == 303

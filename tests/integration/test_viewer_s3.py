@@ -220,3 +220,46 @@ def test_sync_uploads_to_s3_under_prefix_once(endpoint: str, buckets: str, tmp_p
     again = Syncer(store, options, sft=str(sft)).run_once()
     assert again.uploaded == [] and again.skipped == 1
     s3.delete_object(Bucket="empty", Key="synced/ssh~20260101T000000.1~t~p~s~u~sync.cast")
+
+
+def test_presigned_video_link_outlives_a_two_hour_recording(endpoint: str) -> None:
+    """The link the <video> plays from lives longer than the video (not the short default)."""
+    from tests.unit.test_viewer_edges import mkv
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **KEYS)
+    s3.create_bucket(Bucket="long")
+    key = "rdp~20260101T080000.0~ops~win~win-01~han~long.asa-1.mkv"
+    s3.put_object(Bucket="long", Key=key, Body=mkv(7200.0))
+    s3.put_object(Bucket="long", Key="ssh~20260101T080000.0~ops~lin~l-01~han~x.cast", Body=sample_sessions(1)[0][1])
+    with client_for(storage(endpoint, "long")) as c:
+        html = c.get(f"/play?id={quote(key)}").text
+        url = re.search(r'<video id="video"[^>]* src="([^"]+)"', html)
+        assert url, html[:800]
+        expires = int(parse_qs(urlparse(url.group(1).replace("&amp;", "&")).query)["X-Amz-Expires"][0])
+        assert expires >= 2 * 7200
+        again = c.get(f"/media?id={quote(key)}", follow_redirects=False)  # the fresh link the page falls back to
+        assert int(parse_qs(urlparse(again.headers["location"]).query)["X-Amz-Expires"][0]) >= 2 * 7200
+        assert httpx.get(again.headers["location"]).content == mkv(7200.0)
+        cast = c.get("/media?id=ssh~20260101T080000.0~ops~lin~l-01~han~x.cast", follow_redirects=False)
+        assert parse_qs(urlparse(cast.headers["location"]).query)["X-Amz-Expires"] == ["120"]  # fetched at once
+
+
+def test_unicode_keys_play_and_download_from_s3(endpoint: str) -> None:
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **KEYS)
+    s3.create_bucket(Bucket="uni")
+    key = "équipe/ssh~20260101T080000.0~t~p~s~zoë.o'brien~#1 🚀.cast"
+    data = sample_sessions(1)[0][1]
+    s3.put_object(Bucket="uni", Key=key, Body=data)
+    with client_for(storage(endpoint, "uni")) as c:
+        listed = re.findall(r'<a class="play" href="/play\?id=([^"]+)"', c.get("/sessions").text)
+        assert [urllib_unquote(x) for x in listed] == [key]
+        assert c.get(f"/play?id={quote(key, safe='')}").status_code == 200
+        r = c.get(f"/download?id={quote(key, safe='')}", follow_redirects=False)
+        got = httpx.get(r.headers["location"])
+        assert got.content == data and "filename*=UTF-8''" in got.headers["content-disposition"]
+
+
+def urllib_unquote(text: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(text)

@@ -81,7 +81,8 @@ def first_cast(folder: Path) -> str:
 )
 def test_every_page_requires_a_session(client: TestClient, path: str) -> None:
     r = client.get(path, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/login"
+    expected = "/login" if path == "/" else f"/login?next={quote(path, safe='')}"
+    assert r.status_code == 303 and r.headers["location"] == expected
 
 
 def test_refresh_requires_a_session(client: TestClient) -> None:

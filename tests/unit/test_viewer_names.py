@@ -75,23 +75,43 @@ def test_time_without_fraction() -> None:
     [
         "../etc/passwd.cast",
         "..%2Fsecret.cast",
-        "%2e%2e/x.cast",
         "/etc/passwd.cast",
         "a/../../b.cast",
         "a//b.cast",
         "./a.cast",
         "a\\..\\b.cast",
         "a.cast\x00.txt",
-        "C:/x.cast",
         "notes.txt",
         "",
         "x" * 2000 + ".cast",
+        "\u00e9" * 600 + ".cast",  # 1,200 bytes of UTF-8
+        "a/.hidden.cast",
+        ".a.cast.part",
+        "line\nbreak.cast",
+        "tab\there.cast",
+        "del\x7f.cast",
+        "bad-\udcff-bytes.cast",  # what os.walk yields for a name that is not UTF-8
+        "a/",
     ],
 )
 def test_unsafe_ids_are_rejected(rid: str) -> None:
     assert not valid_id(rid)
 
 
-@pytest.mark.parametrize("rid", [SSH, f"prefix/sub/{SSH}", "rdp~x.asa-1.mkv", "odd name (1).webm"])
+UNICODE_NAMES = [
+    "ssh~20260101T000000~équipe~projet~serveur-01~zoë.müller~x.cast",
+    "ssh~20260101T000000~t~p~s~o'brien~x.cast",
+    "ssh~20260101T000000~t~p~s~u~run#2.cast",
+    "ssh~20260101T000000~t~p~s~u~🚀launch.cast",
+    "日本/セッション.cast",
+    "100% done.cast",
+    "%2e%2e/x.cast",  # a folder literally named %2e%2e: ids are never decoded twice
+    "C:/x.cast",  # a folder named C: on a POSIX file system or in a bucket
+]
+
+
+@pytest.mark.parametrize(
+    "rid", [SSH, f"prefix/sub/{SSH}", "rdp~x.asa-1.mkv", "odd name (1).webm", " spaced .cast", *UNICODE_NAMES]
+)
 def test_safe_ids_are_accepted(rid: str) -> None:
     assert valid_id(rid)

@@ -68,3 +68,10 @@ def test_environment_overrides_env_file(tmp_path: Path) -> None:
     env.write_text("".join(f"{k}={v}\n" for k, v in BASE.items()) + "VIEWER_PORT=3001\n")
     assert load_settings(env, environ={"VIEWER_PORT": "3002"}).port == 3002
     assert load_settings(tmp_path / "absent", environ={**BASE}).port == 3000
+
+
+def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
+    s = ViewerSettings.model_validate({**BASE, "VIEWER_TRUSTED_PROXIES": " 127.0.0.1, 172.16.0.0/12 ,::1"})
+    assert s.trusted_proxies == "127.0.0.1, 172.16.0.0/12, ::1" and len(s.proxy_networks) == 3
+    text = problems({**BASE, "VIEWER_TRUSTED_PROXIES": "127.0.0.1, proxy.local"}, tmp_path)
+    assert "VIEWER_TRUSTED_PROXIES" in text and "'proxy.local', not an IP address or network" in text
