@@ -30,10 +30,17 @@ MAX_LINE = 2000
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Complete sequences that never move the cursor or change text: colours (SGR), window titles and
-# other OSC strings. Removed before pyte parses the rest, which is most of its work otherwise.
-_INERT = re.compile(r"\x1b\[[0-9;:]*m|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+# other OSC strings, device control strings (DCS, PM, APC, SOS). Removed before anything else
+# parses the rest (pyte's parser would spend most of its time on them).
+_INERT = re.compile(r"\x1b\[[0-9;:]*m|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[P_^X][^\x1b]*\x1b\\")
 # A line with nothing else than text, CR and tab is resolved without the terminal parser.
 _SIMPLE = re.compile(r"[^\x00-\x08\x0a-\x0c\x0e-\x1f\x7f-\x9f]*")
+# A line whose only escape sequences are CSI ones (cursor moves, erases) is tokenised here and
+# dispatched with pyte's own table of CSI events; anything else goes through pyte's parser.
+_CSI_ONLY = re.compile(r"(?:[^\x00-\x07\x0a-\x0c\x0e-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[@A-Za-z`])*")
+_CSI = re.compile(r"\x1b\[([0-9;?]*)([@A-Za-z`])")
+_TEXT_CONTROLS = re.compile(r"([\r\x08\t])")
+_CSI_EVENTS: dict[str, str] = dict(pyte.Stream.csi)
 _OUTPUT_BREAK = re.compile(r"\n")
 _INPUT_BREAK = re.compile(r"[\r\n]")
 
@@ -167,10 +174,6 @@ class _Channel:
         self.model = _LineModel(self._lines.append, cr_ends_line=kind == "i")
         self.stream = pyte.Stream(self.model, strict=False)  # type: ignore[arg-type]  # any listener
 
-    def add(self, t: float, tc: float, data: str) -> None:
-        self.parts.append(data)
-        self.times.append((t, tc))
-
     def lines(self) -> Iterator[Line]:
         if not self.parts:
             return
@@ -202,15 +205,46 @@ class _Channel:
             text = segment.replace("\t", " ").strip()
             return [text[:MAX_LINE]] if text else []
         self._lines.clear()
-        self.stream.feed(segment)
+        if _CSI_ONLY.fullmatch(segment):
+            self._dispatch(segment)
+        else:
+            self.stream.feed(segment)
         self.model.flush()
         return list(self._lines)
 
+    def _dispatch(self, segment: str) -> None:
+        """Text, CR/BS/tab and CSI sequences: the listener calls pyte would make, without its
+        per-character parser."""
+        model = self.model
+        tokens = _CSI.split(segment)
+        for i in range(0, len(tokens), 3):
+            text = tokens[i]
+            if text:
+                for piece in (
+                    _TEXT_CONTROLS.split(text) if ("\r" in text or "\x08" in text or "\t" in text) else (text,)
+                ):
+                    if piece == "\r":
+                        model.carriage_return()
+                    elif piece == "\x08":
+                        model.backspace()
+                    elif piece == "\t":
+                        model.tab()
+                    elif piece:
+                        model.draw(piece)
+            if i + 2 < len(tokens):
+                params, final = tokens[i + 1], tokens[i + 2]
+                event = _CSI_EVENTS.get(final)
+                if event is None or "?" in params:  # private modes change no text
+                    continue
+                args = [int(p) for p in params.split(";") if p.isdigit()]
+                getattr(model, event)(*args)
 
-def _events_v2(lines: list[str], relative: bool) -> Iterator[tuple[float, str, str]]:
-    rows = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+def _events_v2(rest: str) -> list[Any]:
+    """The event lines of a v2/v3 file as parsed JSON (whatever each line holds)."""
+    rows = [line for line in rest.split("\n") if line.strip() and not line.lstrip().startswith("#")]
     try:
-        events = json.loads("[" + ",".join(rows) + "]")  # one parse for the whole file
+        events: list[Any] = json.loads("[" + ",".join(rows) + "]")  # one parse for the whole file
     except ValueError:  # a damaged line, or the last one cut short by the size limit
         events = []
         for row in rows:
@@ -218,13 +252,7 @@ def _events_v2(lines: list[str], relative: bool) -> Iterator[tuple[float, str, s
                 events.append(json.loads(row))
             except ValueError:
                 continue
-    t = 0.0
-    for event in events:
-        if not (isinstance(event, list) and len(event) >= 3 and isinstance(event[0], int | float)):
-            continue
-        t = t + event[0] if relative else float(event[0])
-        if isinstance(event[1], str) and isinstance(event[2], str):
-            yield t, event[1], event[2]
+    return events
 
 
 _V1_EVENT = re.compile(r'\[\s*(-?[0-9.eE+-]+)\s*,\s*("(?:[^"\\]|\\.)*")\s*\]')
@@ -271,17 +299,24 @@ def extract(data: bytes) -> CastText:
         raise NotACast("the file is empty")
     first, _, rest = text.partition("\n")
     version = header_version(first.strip(), text)
-    events = _events_v1(text) if version == 1 else _events_v2(rest.split("\n"), relative=version == 3)
+    relative = version == 3  # v3 events carry the interval since the previous one
+    events: list[Any] = list(_events_v1(text)) if version == 1 else _events_v2(rest)
     channels = {"o": _Channel("o"), "i": _Channel("i")}
-    prev, tc = 0.0, 0.0
-    for t, code, payload in events:
+    prev = tc = 0.0
+    for event in events:  # the hot loop: one pass, checks inline
+        try:
+            t, code, payload = event[0], event[1], event[2]
+            t = prev + t if relative else t + 0.0
+        except (TypeError, IndexError, KeyError):
+            continue  # not [time, code, data]
         gap = t - prev
         if gap > 0:
             tc += gap if gap < IDLE_LIMIT else IDLE_LIMIT
         prev = t
-        channel = channels.get(code)
+        channel = channels.get(code) if type(code) is str and type(payload) is str else None
         if channel is not None:
-            channel.add(t, tc, payload)
+            channel.parts.append(payload)
+            channel.times.append((t, tc))
     out = [line for channel in channels.values() for line in channel.lines()]
     out.sort(key=lambda line: line.t)
     return CastText(version=version, lines=out)

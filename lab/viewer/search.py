@@ -18,17 +18,20 @@ Docs: https://www.sqlite.org/fts5.html
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import re
 import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.viewer.castext import NotACast, extract
+from lab.viewer.castext import Line, NotACast, extract
 from lab.viewer.index import RecordingIndex, Snapshot
 from lab.viewer.names import Recording
 from lab.viewer.refresher import Refresher
@@ -42,6 +45,8 @@ MAX_LINES = (1 << LINE_BITS) - 1
 MAX_ROWS = 200_000  # hits read for one query; more are counted as "at least"
 WHERE = ("all", "typed", "shown")
 PER_PAGE = 20
+BATCH = 64  # recordings read, then extracted, together
+POOL_FROM = 2 * BATCH  # fewer new recordings than this are extracted in the writer thread
 HITS_SHOWN = 5
 _HIT_OPEN, _HIT_CLOSE = "\x02", "\x03"
 
@@ -139,6 +144,38 @@ def fts_query(text: str, where: str = "all") -> str:
     return query
 
 
+def _rows(lines: list[Line]) -> list[tuple[str | None, str | None, float, float]]:
+    """(shown, typed, t, tc) rows: lines that appeared together (same time, same direction: one
+    burst of output) share a row, which keeps the index small and its hits as precise."""
+    rows: list[tuple[str | None, str | None, float, float]] = []
+    group: list[str] = []
+    key: tuple[float, str] | None = None
+    tc = 0.0
+    for line in lines:
+        if (line.t, line.kind) != key:
+            if group and key is not None:
+                text = "\n".join(group)
+                rows.append((text, None, key[0], tc) if key[1] == "o" else (None, text, key[0], tc))
+            group, key, tc = [], (line.t, line.kind), line.tc
+        group.append(line.text)
+    if group and key is not None:
+        text = "\n".join(group)
+        rows.append((text, None, key[0], tc) if key[1] == "o" else (None, text, key[0], tc))
+    return rows
+
+
+Row = tuple[str | None, str | None, float, float]  # (shown, typed, t, tc)
+Prepared = tuple[str, list[Row], str]  # ("ok" | "not-text", rows, why not)
+
+
+def _prepare(data: bytes) -> Prepared:
+    """The index rows of one recording (runs in a worker process for large batches)."""
+    try:
+        return "ok", _rows(extract(data).lines), ""
+    except NotACast as exc:
+        return "not-text", [], str(exc)
+
+
 def _parts(snippet: str) -> tuple[tuple[str, bool], ...]:
     out: list[tuple[str, bool]] = []
     for i, piece in enumerate(re.split(f"[{_HIT_OPEN}{_HIT_CLOSE}]", snippet)):
@@ -158,6 +195,7 @@ class SearchIndex:
         *,
         max_bytes: int = 16 << 20,
         readers: int = 8,
+        workers: int | None = None,
         batch_seconds: float = 2.0,
     ) -> None:
         self.path = path
@@ -165,6 +203,8 @@ class SearchIndex:
         self.storage = storage
         self.max_bytes = max_bytes
         self.readers = readers
+        self.workers = min(4, os.cpu_count() or 1) if workers is None else workers
+        self._last_commit = 0.0
         self.batch_seconds = batch_seconds
         self.status = Status()
         self._sessions: dict[int, tuple[str, str, str]] = {}  # sid -> (id, status, note)
@@ -240,31 +280,70 @@ class SearchIndex:
         todo = [r for r in current if r.id not in known or known[r.id][1] != r.size]
         self.status.pending = len(todo)
         self._reload(db)
-        last = time.monotonic()
+        self._last_commit = time.monotonic()
         failed: list[str] = []
-        for rec, data in self._read(todo):
-            if self._stopping.is_set():
-                break
-            if data is None:
-                continue
-            if isinstance(data, StorageError):  # tried again at the next refresh
-                failed.append(str(data))
-                continue
-            old = known.get(rec.id)
-            if old is not None:
-                self._delete(db, old[0])
-            self._write(db, rec, data)
-            self.status.pending -= 1
-            if time.monotonic() - last >= self.batch_seconds:
-                self._reload(db)
-                last = time.monotonic()
+        pool = self._pool(len(todo))
+        try:
+            # extract batch N (in worker processes) while batch N+1 is read
+            waiting: tuple[list[tuple[Recording, bytes]], Iterator[Prepared]] | None = None
+            for batch in self._read(todo, failed):
+                datas = [data for _, data in batch]
+                prepared = pool.map(_prepare, datas, chunksize=4) if pool else map(_prepare, datas)
+                if waiting is not None:
+                    self._store(db, *waiting, known)
+                waiting = (batch, prepared)
+                if self._stopping.is_set():
+                    break
+            if waiting is not None and not self._stopping.is_set():
+                self._store(db, *waiting, known)
+        except BrokenProcessPool:  # e.g. the main module cannot be imported by a worker
+            log.warning("search index: worker processes failed; indexing in one thread")
+            self.workers = 0
+            self._sync(db, snap)
+            return
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
         self._reload(db)
         self.status.error = f"{len(failed)} recordings could not be read ({failed[0]})" if failed else ""
         if todo or gone:
             log.info("search index: %d indexed, %d removed", len(todo) - self.status.pending, len(gone))
 
-    def _read(self, todo: list[Recording]) -> Iterator[tuple[Recording, bytes | StorageError | None]]:
-        """(recording, bytes) in order, read by a few threads (S3 answers one GET at a time)."""
+    def _pool(self, todo: int) -> ProcessPoolExecutor | None:
+        """Worker processes for a large batch (the text of a recording is pure-Python work)."""
+        if self.workers < 2 or todo < POOL_FROM:
+            return None
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+
+    def _store(
+        self,
+        db: sqlite3.Connection,
+        batch: list[tuple[Recording, bytes]],
+        prepared: Iterator[Prepared],
+        known: dict[str, tuple[int, int]],
+    ) -> None:
+        for (rec, data), (status, rows, reason) in zip(batch, prepared, strict=True):
+            if self._stopping.is_set():
+                return
+            old = known.get(rec.id)
+            if old is not None:
+                self._delete(db, old[0])
+            if status == "not-text":
+                self._insert(db, rec, "not-text", len(data), [], f"not searchable: {reason}")
+            else:
+                truncated = rec.size > len(data) or rec.size > self.max_bytes or len(rows) > MAX_LINES
+                note = ""
+                if truncated:
+                    note = f"only the first {len(data) // 1024:,} KiB of {rec.size // 1024:,} KiB are searchable"
+                self._insert(db, rec, "truncated" if truncated else "ok", len(data), rows[:MAX_LINES], note)
+            self.status.pending -= 1
+            if time.monotonic() - self._last_commit >= self.batch_seconds:
+                self._reload(db)
+                self._last_commit = time.monotonic()
+
+    def _read(self, todo: list[Recording], failed: list[str]) -> Iterator[list[tuple[Recording, bytes]]]:
+        """Batches of (recording, bytes) in order, read by a few threads (S3 answers one GET at a
+        time); what the storage fails to return goes to `failed`, to be tried at the next refresh."""
 
         def fetch(rec: Recording) -> bytes | StorageError | None:
             if self._stopping.is_set():
@@ -277,32 +356,21 @@ class SearchIndex:
                 return exc
 
         with ThreadPoolExecutor(self.readers, thread_name_prefix="viewer-search-read") as pool:
-            for start in range(0, len(todo), 256):
-                chunk = todo[start : start + 256]
-                yield from zip(chunk, pool.map(fetch, chunk), strict=True)
+            for start in range(0, len(todo), BATCH):
+                chunk = todo[start : start + BATCH]
+                batch = []
+                for rec, data in zip(chunk, pool.map(fetch, chunk), strict=True):
+                    if isinstance(data, StorageError):
+                        failed.append(str(data))
+                    elif data is not None:
+                        batch.append((rec, data))
+                yield batch
                 if self._stopping.is_set():
                     return
 
     def _delete(self, db: sqlite3.Connection, sid: int) -> None:
         db.execute("DELETE FROM lines WHERE rowid BETWEEN ? AND ?", (sid << LINE_BITS, (sid << LINE_BITS) | MAX_LINES))
         db.execute("DELETE FROM recordings WHERE sid = ?", (sid,))
-
-    def _write(self, db: sqlite3.Connection, rec: Recording, data: bytes) -> None:
-        truncated = rec.size > len(data) or rec.size > self.max_bytes
-        try:
-            text = extract(data)
-        except NotACast as exc:
-            self._insert(db, rec, "not-text", len(data), [], f"not searchable: {exc}")
-            return
-        rows = [
-            (ln.text if ln.kind == "o" else None, ln.text if ln.kind == "i" else None, ln.t, ln.tc) for ln in text.lines
-        ]
-        note = ""
-        if len(rows) > MAX_LINES:
-            rows, truncated = rows[:MAX_LINES], True
-        if truncated:
-            note = f"only the first {len(data) // 1024:,} KiB of {rec.size // 1024:,} KiB are searchable"
-        self._insert(db, rec, "truncated" if truncated else "ok", len(data), rows, note)
 
     def _insert(
         self,

@@ -281,3 +281,43 @@ def test_s3_recordings_are_searchable_with_a_prefix(bucket: S3Storage, tmp_path:
     bucket.client.delete_object(Bucket="rec", Key="gw/prod/" + NAME.format(user="alice", n=1))
     lab.refresh()
     assert lab.ids("sudo su") == []
+
+
+def test_csi_lines_read_the_same_with_or_without_pytes_parser() -> None:
+    """The fast path for CSI-only lines makes the calls pyte's parser would make."""
+    from lab.viewer.castext import _Channel
+
+    segments = [
+        "\x1b[?1049h\x1b[H\x1b[2Jtop - 10:00\x1b[K\x1b[2;1HTasks: 97\x1b[K",
+        "$ sudo sy\x08\x1b[Ku su\r",
+        "abc\x1b[2Dxy\x1b[1Pz\x1b[3@\x1b[5Gq",
+        "one\x1b[10Ctwo\x1b[Athree\x1b[0K",
+        "\x1b[31;1mred\x1b[0m and \x1b[38;2;1;2;3mrgb\x1b[m\tend",
+    ]
+    for segment in segments:
+        fast, slow = _Channel("o"), _Channel("o")
+        fast._lines.clear()
+        fast._dispatch(segment)
+        fast.model.flush()
+        slow._lines.clear()
+        slow.stream.feed(segment)
+        slow.model.flush()
+        assert fast._lines == slow._lines, segment
+
+
+def test_other_escape_sequences_go_through_pyte() -> None:
+    data = cast([0.1, "o", "\x1b(B\x1b7saved\x1b8 \x1bMabove\x1b[1;1H\x1bP+q\x1b\\done\r\n"])
+    assert texts(data) == ["saved", "above", "done"]
+
+
+def test_a_large_first_build_uses_worker_processes(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "rec")
+    storage.create()
+    for n in range(140):
+        storage.put_bytes(NAME.format(user=f"u{n}", n=n), cast([0.5, "o", f"$ echo number-{n}\r\n"]))
+    storage.put_bytes(NAME.format(user="junk", n=999), b"\x00 binary")
+    lab = Lab(storage, tmp_path / "search.sqlite3")
+    lab.search.workers = 2
+    lab.refresh()
+    assert lab.search.status.counts == {"ok": 140, "not-text": 1}
+    assert lab.ids("number 77") == [NAME.format(user="u77", n=77)]
