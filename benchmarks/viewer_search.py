@@ -16,6 +16,7 @@ import argparse
 import json
 import random
 import re
+import resource
 import statistics
 import tempfile
 import time
@@ -141,6 +142,12 @@ def write_sessions(root: Path, n: int) -> list[int]:
     return sizes
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[max(0, int(len(values) * p) - 1)]
@@ -165,12 +172,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--searches", type=int, default=300)
+    parser.add_argument("--dir", type=Path, help="keep the sessions here (and reuse them next time)")
+    parser.add_argument("--reuse-index", action="store_true", help="with --dir: keep the index too")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="lab-bench-search-") as tmp:
-        root = Path(tmp) / "recordings"
-        root.mkdir()
+    with tempfile.TemporaryDirectory(prefix="lab-bench-search-") as scratch:
+        tmp = args.dir or Path(scratch)
+        root = tmp / "recordings"
         t = time.perf_counter()
-        sizes = write_sessions(root, args.sessions)
+        if root.is_dir() and len(list(root.iterdir())) == args.sessions:
+            sizes = [p.stat().st_size for p in root.iterdir()]
+        else:
+            root.mkdir(parents=True, exist_ok=True)
+            sizes = write_sessions(root, args.sessions)
         total = sum(sizes)
         print(
             f"{args.sessions:,} sessions written in {time.perf_counter() - t:.1f} s: {total / 2**20:,.0f} MiB, "
@@ -178,15 +191,18 @@ def main() -> None:
             f"p99 {percentile(sizes, 0.99) / 1024:,.0f} KiB, max {max(sizes) / 2**20:.1f} MiB"
         )
         storage = LocalStorage(root)
-        db = Path(tmp) / "data" / "search.sqlite3"
+        db = tmp / "data" / "search.sqlite3"
+        if not args.reuse_index:
+            for leftover in db.parent.glob("search.sqlite3*"):
+                leftover.unlink()
         index = RecordingIndex(storage)
         search = SearchIndex(db, index, storage)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _cpu()
         index.refresh_now()
         search.refresh_now()
-        build = time.perf_counter() - t
+        build, cpu = time.perf_counter() - t, _cpu() - cpu
         print(
-            f"first full index build (list + text of every session): {build:.1f} s "
+            f"first full index build (list + text of every session): {build:.1f} s, {cpu:.1f} CPU-s in all processes "
             f"({search.status.counts}, index file {db.stat().st_size / 2**20:,.0f} MiB)"
         )
         t = time.perf_counter()

@@ -422,14 +422,16 @@ class SearchIndex:
         db = self._reader()
         if db is None:
             return Result((), 0, 0, False, 1, 1)
-        try:
-            rowids = [
-                r[0] for r in db.execute("SELECT rowid FROM lines WHERE lines MATCH ? LIMIT ?", (query, MAX_ROWS + 1))
-            ]
+        try:  # one pass over the matches, counted per recording inside SQLite
+            counted = db.execute(
+                f"SELECT rowid >> {LINE_BITS}, count(*) FROM "
+                "(SELECT rowid FROM lines WHERE lines MATCH ? LIMIT ?) GROUP BY 1",
+                (query, MAX_ROWS + 1),
+            ).fetchall()
         except sqlite3.OperationalError as exc:
             raise SearchError(f"That search cannot be run ({exc}).") from None
-        capped = len(rowids) > MAX_ROWS
-        counts = Counter(rowid >> LINE_BITS for rowid in rowids[:MAX_ROWS])
+        counts = dict(counted)
+        capped = sum(counts.values()) > MAX_ROWS
         sessions = self._sessions
         keep = set(allowed) if allowed is not None else None
         found: list[tuple[int, int, Recording]] = []
