@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyte
 
@@ -45,8 +45,7 @@ _OUTPUT_BREAK = re.compile(r"\n")
 _INPUT_BREAK = re.compile(r"[\r\n]")
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     t: float  # seconds from the start, as recorded
     tc: float  # seconds on the player's clock (idle gaps cut to IDLE_LIMIT)
     kind: str  # "o" (shown) or "i" (typed)
@@ -172,7 +171,14 @@ class _Channel:
         self.times: list[tuple[float, float]] = []
         self._lines: list[str] = []
         self.model = _LineModel(self._lines.append, cr_ends_line=kind == "i")
-        self.stream = pyte.Stream(self.model, strict=False)  # type: ignore[arg-type]  # any listener
+        self._stream: pyte.Stream | None = None
+
+    @property
+    def stream(self) -> pyte.Stream:
+        """pyte's parser, made when a line first needs it (it takes a millisecond to set up)."""
+        if self._stream is None:
+            self._stream = pyte.Stream(self.model, strict=False)  # type: ignore[arg-type]  # any listener
+        return self._stream
 
     def lines(self) -> Iterator[Line]:
         if not self.parts:
@@ -190,8 +196,15 @@ class _Channel:
             if not segment or segment.isspace():
                 continue
             t, tc = self.times[bisect.bisect_right(starts, at) - 1]
+            if segment[-1] == "\r":
+                segment = segment[:-1]
+            if segment.isprintable():  # most lines: nothing to interpret
+                text = segment.strip()
+                if text:
+                    yield Line(t, tc, self.kind, text[:MAX_LINE])
+                continue
             for cleaned in self._clean(segment):
-                yield Line(round(t, 3), round(tc, 3), self.kind, cleaned)
+                yield Line(t, tc, self.kind, cleaned)
 
     def _clean(self, segment: str) -> list[str]:
         if "\x1b" in segment:

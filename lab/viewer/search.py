@@ -144,27 +144,33 @@ def fts_query(text: str, where: str = "all") -> str:
     return query
 
 
-def _rows(lines: list[Line]) -> list[tuple[str | None, str | None, float, float]]:
+Row = tuple[str | None, str | None, float, float]  # (shown, typed, t, tc)
+
+
+def _rows(lines: list[Line]) -> list[Row]:
     """(shown, typed, t, tc) rows: lines that appeared together (same time, same direction: one
     burst of output) share a row, which keeps the index small and its hits as precise."""
-    rows: list[tuple[str | None, str | None, float, float]] = []
+    rows: list[Row] = []
     group: list[str] = []
     key: tuple[float, str] | None = None
     tc = 0.0
-    for line in lines:
-        if (line.t, line.kind) != key:
+    for t, line_tc, kind, text in lines:
+        if (t, kind) != key:
             if group and key is not None:
-                text = "\n".join(group)
-                rows.append((text, None, key[0], tc) if key[1] == "o" else (None, text, key[0], tc))
-            group, key, tc = [], (line.t, line.kind), line.tc
-        group.append(line.text)
+                _add_row(rows, key, tc, group)
+            group, key, tc = [], (t, kind), line_tc
+        group.append(text)
     if group and key is not None:
-        text = "\n".join(group)
-        rows.append((text, None, key[0], tc) if key[1] == "o" else (None, text, key[0], tc))
+        _add_row(rows, key, tc, group)
     return rows
 
 
-Row = tuple[str | None, str | None, float, float]  # (shown, typed, t, tc)
+def _add_row(rows: list[Row], key: tuple[float, str], tc: float, group: list[str]) -> None:
+    text = "\n".join(group)
+    t, kind = round(key[0], 3), key[1]
+    rows.append((text, None, t, round(tc, 3)) if kind == "o" else (None, text, t, round(tc, 3)))
+
+
 Prepared = tuple[str, list[Row], str]  # ("ok" | "not-text", rows, why not)
 
 
