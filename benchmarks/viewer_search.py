@@ -16,7 +16,6 @@ import argparse
 import json
 import random
 import re
-import resource
 import statistics
 import tempfile
 import time
@@ -142,12 +141,6 @@ def write_sessions(root: Path, n: int) -> list[int]:
     return sizes
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and its finished children (the worker processes)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[max(0, int(len(values) * p) - 1)]
@@ -197,13 +190,14 @@ def main() -> None:
                 leftover.unlink()
         index = RecordingIndex(storage)
         search = SearchIndex(db, index, storage)
-        t, cpu = time.perf_counter(), _cpu()
+        t = time.perf_counter()
         index.refresh_now()
         search.refresh_now()
-        build, cpu = time.perf_counter() - t, _cpu() - cpu
+        build = time.perf_counter() - t
         print(
-            f"first full index build (list + text of every session): {build:.1f} s, {cpu:.1f} CPU-s in all processes "
-            f"({search.status.counts}, index file {db.stat().st_size / 2**20:,.0f} MiB)"
+            f"first full index build (list + text of every session): {build:.1f} s wall-clock, "
+            f"{search.status.cpu_seconds:.1f} CPU-s (writer thread + {search.workers} worker processes; "
+            f"{search.status.counts}, index file {db.stat().st_size / 2**20:,.0f} MiB)"
         )
         t = time.perf_counter()
         index.refresh_now()

@@ -106,7 +106,8 @@ class Status:
     pending: int = 0  # recordings of the last snapshot not indexed yet
     building: bool = False
     built_at: float | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # the last refresh: wall-clock time
+    cpu_seconds: float = 0.0  # and CPU time, the writer thread's and its worker processes'
     error: str = ""
 
     @property
@@ -171,15 +172,16 @@ def _add_row(rows: list[Row], key: tuple[float, str], tc: float, group: list[str
     rows.append((text, None, t, round(tc, 3)) if kind == "o" else (None, text, t, round(tc, 3)))
 
 
-Prepared = tuple[str, list[Row], str]  # ("ok" | "not-text", rows, why not)
+Prepared = tuple[str, list[Row], str, float]  # ("ok" | "not-text", rows, why not, CPU seconds)
 
 
 def _prepare(data: bytes) -> Prepared:
     """The index rows of one recording (runs in a worker process for large batches)."""
+    started = time.thread_time()
     try:
-        return "ok", _rows(extract(data).lines), ""
+        return "ok", _rows(extract(data).lines), "", time.thread_time() - started
     except NotACast as exc:
-        return "not-text", [], str(exc)
+        return "not-text", [], str(exc), time.thread_time() - started
 
 
 def _parts(snippet: str) -> tuple[tuple[str, bool], ...]:
@@ -258,8 +260,9 @@ class SearchIndex:
             snap = self.index.snapshot
             if snap.built_at is None:
                 return self.status
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             self.status.building = True
+            self.status.cpu_seconds = 0.0
             try:
                 db = self._connect()
                 try:
@@ -273,6 +276,7 @@ class SearchIndex:
                 self.status.building = False
             self.status.built_at = time.time()
             self.status.seconds = time.perf_counter() - started
+            self.status.cpu_seconds += time.thread_time() - cpu
             return self.status
 
     def _sync(self, db: sqlite3.Connection, snap: Snapshot) -> None:
@@ -296,12 +300,12 @@ class SearchIndex:
                 datas = [data for _, data in batch]
                 prepared = pool.map(_prepare, datas, chunksize=4) if pool else map(_prepare, datas)
                 if waiting is not None:
-                    self._store(db, *waiting, known)
+                    self._store(db, *waiting, known, pool is not None)
                 waiting = (batch, prepared)
                 if self._stopping.is_set():
                     break
             if waiting is not None and not self._stopping.is_set():
-                self._store(db, *waiting, known)
+                self._store(db, *waiting, known, pool is not None)
         except BrokenProcessPool:  # e.g. the main module cannot be imported by a worker
             log.warning("search index: worker processes failed; indexing in one thread")
             self.workers = 0
@@ -327,8 +331,11 @@ class SearchIndex:
         batch: list[tuple[Recording, bytes]],
         prepared: Iterator[Prepared],
         known: dict[str, tuple[int, int]],
+        pool_used: bool,
     ) -> None:
-        for (rec, data), (status, rows, reason) in zip(batch, prepared, strict=True):
+        for (rec, data), (status, rows, reason, cpu) in zip(batch, prepared, strict=True):
+            if pool_used:
+                self.status.cpu_seconds += cpu
             if self._stopping.is_set():
                 return
             old = known.get(rec.id)
@@ -410,13 +417,18 @@ class SearchIndex:
     # -- queries ----------------------------------------------------------------------------
 
     def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read-only connection, opened again when the file was replaced."""
+        try:
+            inode = self.path.stat().st_ino
+        except FileNotFoundError:
+            return None
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            if not self.path.exists():
-                return None
+        if db is None or getattr(self._local, "inode", None) != inode:
+            if db is not None:
+                db.close()
             db = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
             db.execute("PRAGMA query_only = 1")
-            self._local.db = db
+            self._local.db, self._local.inode = db, inode
         return db
 
     def search(self, text: str, where: str = "all", page: int = 1, allowed: Iterable[str] | None = None) -> Result:

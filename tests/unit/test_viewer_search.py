@@ -321,3 +321,14 @@ def test_a_large_first_build_uses_worker_processes(tmp_path: Path) -> None:
     lab.refresh()
     assert lab.search.status.counts == {"ok": 140, "not-text": 1}
     assert lab.ids("number 77") == [NAME.format(user="u77", n=77)]
+
+
+def test_a_deleted_index_file_is_built_again(lab: Lab, tmp_path: Path) -> None:
+    lab.refresh()
+    assert lab.ids("sudo su")
+    for leftover in (tmp_path / "data").glob("search.sqlite3*"):
+        leftover.unlink()
+    assert lab.ids("sudo su") == []  # readers notice at once
+    lab.refresh()
+    assert lab.ids("sudo su") == [NAME.format(user="alice", n=1)]
+    assert lab.reads == 4
