@@ -238,5 +238,6 @@ def test_search_opens_the_player_at_the_hit(server: str, page: object) -> None:
     while "journalctl" not in pg.inner_text(".ap-term") and time.monotonic() < deadline:  # type: ignore[attr-defined]
         time.sleep(0.2)
     assert "journalctl" in pg.inner_text(".ap-term")  # type: ignore[attr-defined]
+    assert pg.locator(".ap-marker-container").count() == 1  # the hit, on the progress bar  # type: ignore[attr-defined]
     pg.screenshot(path=str(ARTIFACTS / "viewer-search-hit.png"), full_page=True)  # type: ignore[attr-defined]
     assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]
