@@ -100,7 +100,7 @@ class Result:
 
 @dataclass
 class Status:
-    """What the index holds, for the search page and /health."""
+    """What the index holds and how the last refresh went, for the search page."""
 
     counts: dict[str, int] = field(default_factory=dict)  # recordings per status
     pending: int = 0  # recordings of the last snapshot not indexed yet
