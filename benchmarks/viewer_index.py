@@ -47,6 +47,9 @@ class SyntheticStorage:
     def list(self) -> Iterator[StoredObject]:
         return iter(self.objects)
 
+    def read_head(self, key: str, size: int = 65536) -> bytes:
+        return b""  # names only: nothing for the search index to read
+
     def describe(self) -> str:
         return "synthetic"
 

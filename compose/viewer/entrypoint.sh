@@ -1,10 +1,14 @@
 #!/bin/sh
-# Make the bind-mounted recordings folder usable by `viewer`, then run the app as that user.
+# Make the bind-mounted recordings and search-index folders usable by `viewer`, then run the app
+# as that user.
 set -eu
 dir="${VIEWER_RECORDINGS_DIR:-/data/recordings}"
+search="$(dirname "${VIEWER_SEARCH_DB:-/data/search/search.sqlite3}")"
 if [ "$(id -u)" = 0 ]; then
-  mkdir -p "$dir"
-  [ "$(stat -c %U "$dir")" = viewer ] || chown viewer:viewer "$dir"
+  for d in "$dir" "$search"; do
+    mkdir -p "$d"
+    [ "$(stat -c %U "$d")" = viewer ] || chown viewer:viewer "$d"
+  done
   exec setpriv --reuid viewer --regid viewer --init-groups --inh-caps=-all \
     "$0" "$@"
 fi

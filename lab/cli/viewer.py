@@ -44,7 +44,10 @@ def serve(
     if seed_first_start and settings.seed_count and _empty(storage):
         result = seed(storage, settings.seed_count)
         note(f"seeded {len(result.written)} sample sessions into {storage.describe()}")
-    application = create_app(settings, storage)
+    search_db = Path(settings.search_db)
+    application = create_app(
+        settings, storage, search_db=search_db if search_db.is_absolute() else lab.root / search_db
+    )
     note(f"viewer on http://{host}:{port or settings.port} ({storage.describe()})")
     uvicorn.run(
         application,

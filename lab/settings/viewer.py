@@ -49,6 +49,8 @@ class ViewerSettings(Section):
     oidc_client_secret: str = optional_secret("VIEWER_OIDC_CLIENT_SECRET")
     base_url: str = env("VIEWER_BASE_URL", "")
     index_refresh_seconds: int = env("VIEWER_INDEX_REFRESH_SECONDS", 300, ge=5, le=86400)
+    search_db: str = env("VIEWER_SEARCH_DB", "data/viewer/search.sqlite3", min_length=1)
+    search_max_kb: int = env("VIEWER_SEARCH_MAX_KB", 16384, ge=1, le=1048576)
     seed_count: int = env("VIEWER_SEED_COUNT", 24, ge=0, le=100000)
     login_rate: int = env("VIEWER_LOGIN_RATE", 5, ge=1, le=1000)
     playback_rate: int = env("VIEWER_PLAYBACK_RATE", 120, ge=1, le=100000)
@@ -103,6 +105,14 @@ class ViewerSettings(Section):
         return tuple(
             ipaddress.ip_network(v.strip(), strict=False) for v in self.trusted_proxies.split(",") if v.strip()
         )
+    @field_validator("search_db")
+    @classmethod
+    def _search_file(cls, value: str) -> str:
+        value = value.strip()
+        folder, _, name = value.rpartition("/")
+        if not folder or not name or ".." in value.split("/") or "\\" in value:
+            raise ValueError("must be a file in a folder of its own, without '..'; use e.g. data/viewer/search.sqlite3")
+        return value
 
     @field_validator("base_url", "oidc_issuer", "s3_endpoint_url")
     @classmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ from lab.viewer.assets import player_dir
 from lab.viewer.auth import CALLBACK_PATH, OidcAuth, current_user, discover
 from lab.viewer.index import RecordingIndex
 from lab.viewer.pam import PamClient, PamDirectory
+from lab.viewer.search import SearchIndex
+from lab.viewer.search_page import search_page
 from lab.viewer.security import DeviceCookies, RateLimiter, SecurityHeaders, content_security_policy, csrf_token
 from lab.viewer.sessions import SessionRegistry, cookie_name
 from lab.viewer.storage import Storage
@@ -51,6 +54,7 @@ class Viewer:
     devices: DeviceCookies
     sessions: SessionRegistry = field(default_factory=lambda: SessionRegistry(SESSION_MAX_AGE))
     pam: PamDirectory | None = None  # the optional Okta Privileged Access enrichment of the graph
+    search: SearchIndex | None = None  # full-text search inside SSH sessions
 
     def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         snap = self.index.snapshot
@@ -88,9 +92,12 @@ def create_app(
     oidc_metadata: dict[str, Any] | None = None,
     assets: Path | None = None,
     background_index: bool = True,
+    search_db: Path | None = None,
 ) -> Starlette:
     """Build the viewer. With `VIEWER_AUTH=oidc` the issuer's metadata is fetched now (or taken
-    from `oidc_metadata`); a misconfigured issuer raises ConfigError before anything serves."""
+    from `oidc_metadata`); a misconfigured issuer raises ConfigError before anything serves.
+    `search_db` is the search index file (`lab viewer serve` passes `VIEWER_SEARCH_DB`); without
+    it the index lives in a temporary folder that goes with the app."""
     oidc = None
     forms: list[str] = []
     if settings.auth == "oidc":
@@ -100,6 +107,11 @@ def create_app(
         if end:
             forms.append("/".join(end.split("/", 3)[:3]))
     index = RecordingIndex(storage, settings.index_refresh_seconds)
+    scratch = None
+    if search_db is None:
+        scratch = tempfile.TemporaryDirectory(prefix="lab-viewer-search-")
+        search_db = Path(scratch.name) / "search.sqlite3"
+    search = SearchIndex(search_db, index, storage, max_bytes=settings.search_max_kb * 1024)
     jinja = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
@@ -120,11 +132,13 @@ def create_app(
         pam=PamDirectory(PamClient.from_settings(settings), settings.index_refresh_seconds)
         if settings.pam_enabled
         else None,
+        search=search,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if background_index:
+            search.start()
             index.start()
             if viewer.pam is not None:
                 viewer.pam.start()
@@ -132,6 +146,7 @@ def create_app(
             yield
         finally:
             index.stop()
+            search.stop()
             if viewer.pam is not None:
                 viewer.pam.stop()
 
@@ -147,6 +162,7 @@ def create_app(
         Route("/media", pages.media),
         Route("/download", pages.download),
         Route("/graph", pages.graph),
+        Route("/search", search_page),
         Route("/refresh", pages.refresh, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
@@ -177,8 +193,10 @@ def create_app(
         exception_handlers={404: _not_found, 405: _not_allowed, 500: _server_error},
     )
     app.state.viewer = viewer
+    app.state.search_scratch = scratch  # removed with the app
     if not background_index:
         index.refresh_now()
+        search.refresh_now()
         if viewer.pam is not None:
             viewer.pam.refresh_now()
     return app

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -211,6 +212,7 @@ class RecordingIndex:
         self._refresher = Refresher(self.refresh_now, refresh_seconds, "viewer-index", 10)
         self._building = threading.Lock()
         self.refreshing = False
+        self.listeners: list[Callable[[], object]] = []  # called after each new snapshot (must not block)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -233,6 +235,8 @@ class RecordingIndex:
             snap = Snapshot.build(recordings, time.perf_counter() - started)
             self._snapshot = snap
             log.info("index: %d recordings in %.2fs", len(snap.recordings), snap.seconds)
+            for listener in self.listeners:
+                listener()
             return snap
 
     def request_refresh(self) -> None:

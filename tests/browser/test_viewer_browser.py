@@ -3,7 +3,8 @@
 A real uvicorn server on 127.0.0.1 serves seeded recordings (30 SSH ones and one RDP video encoded
 here with PyAV, as `sft session-logs export` writes them: VP8 in Matroska); the tests log in,
 filter the list, play the SSH recording and the RDP video and watch both advance, open the
-dashboard, and leave screenshots in tests/artifacts/.
+dashboard, search inside the sessions and open the player at a hit, and leave screenshots in
+tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -320,3 +321,34 @@ def test_logout_then_old_cookie_refused(server: str, page: object) -> None:
         thief.screenshot(path=str(ARTIFACTS / "viewer-old-cookie-refused.png"))
     finally:
         other.close()
+def test_search_opens_the_player_at_the_hit(server: str, page: object) -> None:
+    """Full-text search: hits listed per session; a click plays the session from the hit."""
+    pg = page  # type: ignore[assignment]
+    pg.problems.clear()  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 30  # the search index fills in the background after the start
+    while True:
+        pg.goto(f"{server}/search")  # type: ignore[attr-defined]
+        pg.fill("input[name=q]", "journalctl")  # type: ignore[attr-defined]
+        pg.click("form.search button[type=submit]")  # type: ignore[attr-defined]
+        pg.wait_for_url("**/search?q=journalctl**")  # type: ignore[attr-defined]
+        if pg.locator("a.hit").count() or time.monotonic() > deadline:  # type: ignore[attr-defined]
+            break
+        time.sleep(0.5)
+    hits = pg.locator("a.hit")  # type: ignore[attr-defined]
+    assert hits.count() > 0, pg.inner_text("main")  # type: ignore[attr-defined]
+    assert "journalctl" in pg.inner_text("li.session-hits:first-child mark")  # type: ignore[attr-defined]
+    pg.screenshot(path=str(ARTIFACTS / "viewer-search.png"), full_page=True)  # type: ignore[attr-defined]
+    at = float(hits.first.get_attribute("data-t"))
+    assert at > 1.0
+    hits.first.click()
+    pg.wait_for_url("**/play?id=**&tc=**")  # type: ignore[attr-defined]
+    pg.wait_for_selector(".ap-wrapper, .ap-player", timeout=15000)  # type: ignore[attr-defined]
+    now = player_time(pg, above=at - 0.01)
+    assert at - 0.01 <= now < at + 5, f"the player started at {now}, the hit is at {at}"
+    deadline = time.monotonic() + 10
+    while "journalctl" not in pg.inner_text(".ap-term") and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.2)
+    assert "journalctl" in pg.inner_text(".ap-term")  # type: ignore[attr-defined]
+    assert pg.locator(".ap-marker-container").count() == 1  # the hit, on the progress bar  # type: ignore[attr-defined]
+    pg.screenshot(path=str(ARTIFACTS / "viewer-search-hit.png"), full_page=True)  # type: ignore[attr-defined]
+    assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
 """Checks for the viewer service, on Docker and on a native host: health, sign-in required,
-the seeded recordings listed, a playback page that loads its cast, and a non-root process."""
+the seeded recordings listed, a playback page that loads its cast, full-text search inside the
+sessions (SQLite FTS5 index in its own folder), and a non-root process."""
 
 from __future__ import annotations
 
@@ -82,6 +83,35 @@ def test_playback_page_loads_the_cast(session):
     header = cast.text.splitlines()[0]
     assert '"version": 2' in header and '"width"' in header
     assert session.get("/player/asciinema-player.min.js").status_code == 200
+
+
+def test_search_requires_sign_in(base):
+    r = httpx.get(f"{base}/search?q=sudo", timeout=10)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
+def test_search_finds_text_inside_seeded_sessions(lab, session):
+    """Every seeded session shows "Last login: ..."; the hit links to the player at its time."""
+    if not lab.cfg.viewer.seed_count:
+        pytest.skip("VIEWER_SEED_COUNT=0: no sample sessions to search")
+
+    def found():
+        html = session.get("/search", params={"q": "last login", "in": "shown"}).text
+        return 'class="hit"' in html and html
+
+    html = lab.wait(found, timeout=90)
+    assert re.search(r'id="search-count">[1-9]\d* session', html), html[:500]
+    link = re.search(r'<a class="hit" href="(/play\?id=[^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "&t=" in link and "&tc=" in link
+    assert session.get(link).status_code == 200
+
+
+def test_search_index_is_kept_in_its_own_folder(lab):
+    host = lab.host("viewer")
+    path = "/data/search/search.sqlite3" if lab.target == "docker" else "/var/lib/okta-lab-viewer/search/search.sqlite3"
+    index = host.file(path)
+    assert index.exists, f"no search index at {path}\n{lab.logs('viewer')}"
+    assert index.user == "viewer"
 
 
 def test_viewer_runs_as_its_own_user(lab):

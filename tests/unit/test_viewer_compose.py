@@ -24,7 +24,10 @@ def test_secrets_stay_in_the_settings_file_and_port_is_loopback(tmp_path: Path) 
     svc = render(tmp_path, VIEWER_PORT="3999")
     cfg = LabConfig.from_env(tmp_path / ".env")
     assert svc["env_file"] == ["viewer/env/viewer.env"]
-    assert svc["environment"] == {"VIEWER_RECORDINGS_DIR": "/data/recordings"}
+    assert svc["environment"] == {
+        "VIEWER_RECORDINGS_DIR": "/data/recordings",
+        "VIEWER_SEARCH_DB": "/data/search/search.sqlite3",
+    }
     text = (tmp_path / ".lab" / "compose.yml").read_text()
     assert cfg.viewer.admin_password not in text and cfg.viewer.session_secret not in text
     settings = tmp_path / ".lab" / "viewer" / "env" / "viewer.env"
@@ -34,9 +37,11 @@ def test_secrets_stay_in_the_settings_file_and_port_is_loopback(tmp_path: Path) 
     assert "/usr/local/bin/lab-healthcheck" in svc["healthcheck"]["test"]
 
 
-def test_recordings_folder_is_mounted(tmp_path: Path) -> None:
-    assert render(tmp_path)["volumes"] == ["../data/recordings:/data/recordings"]
-    assert render(tmp_path, VIEWER_RECORDINGS_DIR="/srv/rec")["volumes"] == ["/srv/rec:/data/recordings"]
+def test_recordings_and_search_index_folders_are_mounted(tmp_path: Path) -> None:
+    assert render(tmp_path)["volumes"] == ["../data/recordings:/data/recordings", "../data/viewer:/data/search"]
+    svc = render(tmp_path, VIEWER_RECORDINGS_DIR="/srv/rec", VIEWER_SEARCH_DB="/srv/idx/fts.db")
+    assert svc["volumes"] == ["/srv/rec:/data/recordings", "/srv/idx:/data/search"]
+    assert svc["environment"]["VIEWER_SEARCH_DB"] == "/data/search/fts.db"
 
 
 def test_image_builds_from_the_base_image(tmp_path: Path) -> None:

@@ -251,10 +251,16 @@ def test_range_not_satisfiable_page(user: TestClient) -> None:
 
 def test_server_error_page(folder: Path) -> None:
     class Exploding(LocalStorage):
-        def stat(self, key: str) -> object:  # type: ignore[override]
-            raise RuntimeError("boom")
+        boom = False  # set once the app has started (the search index reads the storage at start)
 
-    app = create_app(settings(), Exploding(folder), background_index=False)
+        def stat(self, key: str) -> object:  # type: ignore[override]
+            if self.boom:
+                raise RuntimeError("boom")
+            return super().stat(key)
+
+    storage = Exploding(folder)
+    app = create_app(settings(), storage, background_index=False)
+    storage.boom = True
     with TestClient(app, raise_server_exceptions=False) as c:
         login(c)
         r = c.get("/media?id=ssh~not-in-index.cast")

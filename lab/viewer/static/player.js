@@ -57,7 +57,7 @@
   }
 
   function ssh(el) {
-    var state = { speed: 1, idle: "real", cast: null, player: null };
+    var state = { speed: 1, idle: "real", cast: null, player: null, hit: null };
     var speedSel = document.getElementById("speed");
     var idleSel = document.getElementById("idle");
     var status = document.getElementById("player-status");
@@ -77,6 +77,10 @@
       };
       if (el.dataset.cols) { opts.cols = parseInt(el.dataset.cols, 10); }
       if (el.dataset.rows) { opts.rows = parseInt(el.dataset.rows, 10); }
+      if (state.hit !== null) {
+        var mark = state.idle === "real" ? state.hit : compressed(state.cast.times, limit(state.idle), state.hit);
+        opts.markers = [[mark, "search hit"]];
+      }
       var data = state.cast.data;
       state.player = window.AsciinemaPlayer.create({ data: function () { return data; } }, el, opts);
       window.labPlayer = state.player;
@@ -117,7 +121,10 @@
       real.textContent = clock(total);
       real.dataset.seconds = total.toFixed(3);
       document.getElementById("compressed-duration").textContent = clock(compressed(times, 2, total));
-      create(0, true);
+      // A search hit opens the player at its time: `t` is the time as recorded (real time).
+      var at = parseFloat(new URLSearchParams(window.location.search).get("t"));
+      if (isFinite(at) && at > 0) { state.hit = at; }
+      create(state.hit || 0, true);
     }).catch(function (err) {
       status.textContent = "This recording cannot be played: " + err.message;
       status.className = "banner error";
