@@ -105,6 +105,7 @@ class ViewerSettings(Section):
         return tuple(
             ipaddress.ip_network(v.strip(), strict=False) for v in self.trusted_proxies.split(",") if v.strip()
         )
+
     @field_validator("search_db")
     @classmethod
     def _search_file(cls, value: str) -> str:
