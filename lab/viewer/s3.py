@@ -14,11 +14,16 @@ from typing import Any
 import boto3
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.credentials import Credentials
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 from botocore.utils import parse_timestamp
+from iam_rolesanywhere_session import IAMRolesAnywhereError
 
 from lab.viewer.names import is_recording, valid_id
 from lab.viewer.storage import NotFound, StorageError, StoredObject
+
+#: What a storage call can raise: S3's answers, transport errors, a refused Roles Anywhere session.
+_FAILURES = (ClientError, BotoCoreError, IAMRolesAnywhereError)
 
 _CREDENTIAL_CODES = {
     "InvalidAccessKeyId",
@@ -68,13 +73,23 @@ class S3Storage:
         access_key_id: str = "",
         secret_access_key: str = "",
         presign_seconds: int = 300,
+        credentials: Credentials | None = None,
+        ca_bundle: str = "",
     ) -> None:
+        """`credentials` (e.g. IAM Roles Anywhere, refreshable) go before the default chain;
+        `ca_bundle` is a PEM file of CAs to trust for the endpoint (empty: the system's)."""
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.region = region
         self.endpoint_url = endpoint_url
         self.presign_seconds = presign_seconds
-        session_kw: dict[str, Any] = {"region_name": region or None, "botocore_session": _botocore_session()}
+        botocore_session = _botocore_session()
+        if credentials is not None:
+            from lab.viewer.rolesanywhere import RolesAnywhereProvider
+
+            resolver = botocore_session.get_component("credential_provider")
+            resolver.insert_before("env", RolesAnywhereProvider(credentials))
+        session_kw: dict[str, Any] = {"region_name": region or None, "botocore_session": botocore_session}
         if access_key_id:
             session_kw["aws_access_key_id"] = access_key_id
             session_kw["aws_secret_access_key"] = secret_access_key
@@ -85,7 +100,9 @@ class S3Storage:
             signature_version="s3v4",
             s3={"addressing_style": "path" if endpoint_url else "auto"},
         )
-        self.client = boto3.session.Session(**session_kw).client("s3", endpoint_url=endpoint_url or None, config=config)
+        self.client = boto3.session.Session(**session_kw).client(
+            "s3", endpoint_url=endpoint_url or None, config=config, verify=ca_bundle or None
+        )
 
     # -- keys -------------------------------------------------------------------------------
 
@@ -128,6 +145,12 @@ class S3Storage:
             if code in ("AccessDenied", "403") or status == 403:
                 return StorageError(f"access to {where} denied ({code or status})")
             return StorageError(f"S3 error on {where}: {code or status}")
+        if isinstance(exc, IAMRolesAnywhereError):
+            from lab.viewer.rolesanywhere import explain
+
+            return StorageError(explain(exc))
+        if isinstance(exc, EndpointConnectionError) and "/sessions" in str(exc.kwargs.get("endpoint_url", "")):
+            return StorageError(f"IAM Roles Anywhere endpoint unreachable: {exc.kwargs.get('endpoint_url')}")
         if isinstance(exc, BotoCoreError):
             return StorageError(f"S3 endpoint unreachable for {where}: {type(exc).__name__}")
         return StorageError(f"S3 error on {where}: {type(exc).__name__}")
@@ -145,10 +168,10 @@ class S3Storage:
             # HEAD answers carry no error code; a GET tells bad credentials from a denial.
             try:
                 self.client.list_objects_v2(Bucket=self.bucket, MaxKeys=1)
-            except (ClientError, BotoCoreError) as detail:
+            except _FAILURES as detail:
                 raise self._error(detail, "check") from None
             raise self._error(exc, "check") from None
-        except BotoCoreError as exc:
+        except (BotoCoreError, IAMRolesAnywhereError) as exc:
             raise self._error(exc, "check") from None
 
     def list(self) -> Iterator[StoredObject]:
@@ -162,13 +185,13 @@ class S3Storage:
                     key = self._relative(obj["Key"])
                     if key and is_recording(key):
                         yield StoredObject(key, int(obj["Size"]), obj["LastModified"].timestamp())
-        except (ClientError, BotoCoreError) as exc:
+        except _FAILURES as exc:
             raise self._error(exc, "list") from None
 
     def stat(self, key: str) -> StoredObject:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self._full(key))
-        except (ClientError, BotoCoreError) as exc:
+        except _FAILURES as exc:
             raise self._error(exc, key) from None
         return StoredObject(key, int(head["ContentLength"]), head["LastModified"].timestamp())
 
@@ -180,7 +203,7 @@ class S3Storage:
             if exc.response.get("Error", {}).get("Code") == "InvalidRange":
                 return b""  # an empty object
             raise self._error(exc, key) from None
-        except BotoCoreError as exc:
+        except (BotoCoreError, IAMRolesAnywhereError) as exc:
             raise self._error(exc, key) from None
 
     def exists(self, key: str) -> bool:
@@ -193,13 +216,13 @@ class S3Storage:
     def put_file(self, key: str, path: Path) -> None:
         try:
             self.client.upload_file(str(path), self.bucket, self._full(key))
-        except (ClientError, BotoCoreError) as exc:
+        except _FAILURES as exc:
             raise self._error(exc, key) from None
 
     def put_bytes(self, key: str, data: bytes) -> None:
         try:
             self.client.put_object(Bucket=self.bucket, Key=self._full(key), Body=data)
-        except (ClientError, BotoCoreError) as exc:
+        except _FAILURES as exc:
             raise self._error(exc, key) from None
 
     def presign(self, key: str, *, download: bool = False) -> str:

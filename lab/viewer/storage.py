@@ -166,6 +166,11 @@ def open_storage(settings: ViewerSettings, base: Path = Path(".")) -> Storage:
     if settings.storage == "s3":
         from lab.viewer.s3 import S3Storage
 
+        credentials = None
+        if settings.roles_anywhere:
+            from lab.viewer.rolesanywhere import credentials as roles_anywhere
+
+            credentials = roles_anywhere(settings, base)
         return S3Storage(
             settings.s3_bucket,
             prefix=settings.s3_prefix,
@@ -174,6 +179,8 @@ def open_storage(settings: ViewerSettings, base: Path = Path(".")) -> Storage:
             access_key_id=settings.s3_access_key_id,
             secret_access_key=settings.s3_secret_access_key,
             presign_seconds=settings.presign_seconds,
+            credentials=credentials,
+            ca_bundle=settings.s3_ca_bundle,
         )
     root = Path(settings.recordings_dir)
     return LocalStorage(root if root.is_absolute() else base / root)
