@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from lab.viewer.names import Recording, parse
@@ -169,6 +169,17 @@ class Snapshot:
         return Page(items, total, page, pages, query.per_page, unknown)
 
 
+@dataclass(frozen=True)
+class RefreshProgress:
+    """Where a refresh is: `phase` idle | listing | indexing, objects listed so far, and the size
+    of the last good index as the expected total (0 before the first)."""
+
+    phase: str = "idle"
+    started_at: float = 0.0  # epoch seconds of the current or last refresh
+    listed: int = 0
+    expected: int = 0
+
+
 class RecordingIndex:
     """Owns the current snapshot and the thread that refreshes it."""
 
@@ -179,6 +190,7 @@ class RecordingIndex:
         self._refresher = Refresher(self.refresh_now, refresh_seconds, "viewer-index", 10)
         self._building = threading.Lock()
         self.refreshing = False
+        self.progress = RefreshProgress()
 
     @property
     def snapshot(self) -> Snapshot:
@@ -189,8 +201,13 @@ class RecordingIndex:
         with self._building:
             self.refreshing = True
             started = time.perf_counter()
+            self.progress = RefreshProgress("listing", time.time(), 0, len(self._snapshot.recordings))
             try:
-                recordings = [parse(o.key, o.size, o.mtime) for o in self.storage.list()]
+                recordings = []
+                for o in self.storage.list():
+                    recordings.append(parse(o.key, o.size, o.mtime))
+                    if not len(recordings) % 1000:
+                        self.progress = replace(self.progress, listed=len(recordings))
             except StorageError as exc:
                 old = self._snapshot
                 log.warning("index refresh failed: %s", exc)
@@ -198,8 +215,11 @@ class RecordingIndex:
                 return self._snapshot
             finally:
                 self.refreshing = False
+                self.progress = replace(self.progress, phase="idle")
+            self.progress = replace(self.progress, phase="indexing", listed=len(recordings))
             snap = Snapshot.build(recordings, time.perf_counter() - started)
             self._snapshot = snap
+            self.progress = replace(self.progress, phase="idle")
             log.info("index: %d recordings in %.2fs", len(snap.recordings), snap.seconds)
             return snap
 
