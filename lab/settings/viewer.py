@@ -91,6 +91,14 @@ class ViewerSettings(Section):
     ra_endpoint: str = env("VIEWER_S3_ROLES_ANYWHERE_ENDPOINT", "")
     ra_session_seconds: int = env("VIEWER_S3_ROLES_ANYWHERE_SESSION_SECONDS", 3600, ge=900, le=43200)
     s3_ca_bundle: str = env("VIEWER_S3_CA_BUNDLE", "")
+    # `lab viewer sync` (and its service on hosts): where the gateway writes .asa files, and what to do
+    sync_source_dir: str = env("VIEWER_SYNC_SOURCE_DIR", "")
+    sync_upload_source: bool = env("VIEWER_SYNC_UPLOAD_SOURCE", False)
+    sync_source_prefix: str = env("VIEWER_SYNC_SOURCE_PREFIX", "sources", pattern=r"^[A-Za-z0-9_.-]{0,64}$",
+                                  description="use letters, digits, . _ - (one folder name, or empty)")  # fmt: skip
+    sync_delete_after_upload: bool = env("VIEWER_SYNC_DELETE_AFTER_UPLOAD", False)
+    sync_delete_after_days: int = env("VIEWER_SYNC_DELETE_AFTER_DAYS", 0, ge=0, le=3650)
+    sync_summary_every: int = env("VIEWER_SYNC_SUMMARY_EVERY", 10, ge=0, le=100000)
 
     @field_validator("s3_prefix")
     @classmethod

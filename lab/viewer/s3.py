@@ -20,7 +20,7 @@ from botocore.utils import parse_timestamp
 from iam_rolesanywhere_session import IAMRolesAnywhereError
 
 from lab.viewer.names import is_recording, valid_id
-from lab.viewer.storage import NotFound, StorageError, StoredObject
+from lab.viewer.storage import NotFound, StorageError, StoredObject, valid_source_key
 
 #: What a storage call can raise: S3's answers, transport errors, a refused Roles Anywhere session.
 _FAILURES = (ClientError, BotoCoreError, IAMRolesAnywhereError)
@@ -222,6 +222,16 @@ class S3Storage:
     def put_bytes(self, key: str, data: bytes) -> None:
         try:
             self.client.put_object(Bucket=self.bucket, Key=self._full(key), Body=data)
+        except _FAILURES as exc:
+            raise self._error(exc, key) from None
+
+    def put_source(self, key: str, path: Path) -> int:
+        if not valid_source_key(key):
+            raise StorageError(f"refusing source key {key!r}")
+        full = f"{self.prefix}/{key}" if self.prefix else key
+        try:
+            self.client.upload_file(str(path), self.bucket, full)
+            return int(self.client.head_object(Bucket=self.bucket, Key=full)["ContentLength"])
         except _FAILURES as exc:
             raise self._error(exc, key) from None
 
