@@ -1,26 +1,35 @@
 """Viewer benchmarks: index build time at 10,000 and 100,000 recordings, list-page latency
-(p50/p95, full HTTP round trip through the app) at 10,000, and the graph page at 10,000 (overview
-and one team's first page: latency and HTML size).
+(p50/p95, full HTTP round trip through the app) at 10,000, the graph page at 10,000 (overview
+and one team's first page: latency and HTML size), and the viewer's CPU time to index 10,000
+objects listed from an S3 server (moto in its own process on 127.0.0.1, so its CPU is not
+counted; the target is <= 0.5 s).
 
-Run: .venv/bin/python benchmarks/viewer_index.py [--pages 200]
+Run: .venv/bin/python benchmarks/viewer_index.py [--pages 200] [--s3-objects 10000]
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import random
 import re
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 from starlette.testclient import TestClient
 
 from lab.settings.viewer import ViewerSettings
 from lab.viewer.app import create_app
 from lab.viewer.index import RecordingIndex
+from lab.viewer.s3 import S3Storage
 from lab.viewer.storage import LocalStorage, StoredObject
 
 TEAMS = [f"team-{i}" for i in range(8)]
@@ -77,6 +86,47 @@ def folder_build_time(n: int) -> float:
         t = time.perf_counter()
         index.refresh_now()
         return time.perf_counter() - t
+
+
+def s3_index_cpu(n: int, runs: int = 3) -> tuple[float, float]:
+    """(best CPU seconds, wall seconds of that run) of the viewer listing and indexing `n` objects
+    from a moto server; only this process's CPU counts, the server runs in a subprocess."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()  # noqa: S310 - loopback
+                break
+            except OSError:
+                time.sleep(0.2)
+        keys = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench-secret"}
+        storage = S3Storage(
+            "bench-recordings", endpoint_url=url, access_key_id="bench", secret_access_key="bench-secret"
+        )
+        storage.client.create_bucket(Bucket="bench-recordings")
+        names = [o.key for o in SyntheticStorage(n).objects]
+        put = boto3.client("s3", endpoint_url=url, region_name="us-east-1", **keys)
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda k: put.put_object(Bucket="bench-recordings", Key=k, Body=b""), names))
+        index = RecordingIndex(storage)
+        best = (float("inf"), 0.0)
+        for _ in range(runs):
+            cpu, wall = time.process_time(), time.perf_counter()
+            index.refresh_now()
+            best = min(best, (time.process_time() - cpu, time.perf_counter() - wall))
+        assert len(index.snapshot.recordings) == n, index.snapshot.error
+        return best
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def page_latency(n: int, pages: int) -> tuple[float, float]:
@@ -136,7 +186,14 @@ def graph_latency(n: int, runs: int = 20) -> list[tuple[str, float, float, int]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--s3-objects", type=int, default=10_000, help="0 skips the S3 measurement")
     args = parser.parse_args()
+    if args.s3_objects:
+        cpu, wall = s3_index_cpu(args.s3_objects)
+        print(
+            f"S3 index, {args.s3_objects:>7,} objects from moto on 127.0.0.1: {cpu:.3f} s viewer CPU "
+            f"(target <= 0.5 s), {wall:.3f} s wall"
+        )
     for n in (10_000, 100_000):
         print(f"index build, {n:>7,} recordings (listing parsed + indexed): {build_time(n):.3f} s")
     print(f"index build, {10_000:>7,} files in a local folder (incl. os.walk):   {folder_build_time(10_000):.3f} s")

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from lab.cli.common import console, err_console, lab_context, note, print_json
+from lab.errors import Problem, UsageError
 from lab.viewer.settings import load_settings
 from lab.viewer.storage import LocalStorage, Storage, StorageError, open_storage
 from lab.viewer.sync import Syncer, SyncOptions, SyncReport
@@ -98,23 +99,45 @@ def seed_cmd(
 @app.command()
 def sync(
     ctx: typer.Context,
-    source: Annotated[Path, typer.Option("--source", help="Folder with .asa recordings.")],
-    watch: bool = typer.Option(False, "--watch", help="Keep watching until stopped."),
+    source: Annotated[
+        Path | None, typer.Option("--source", help="Folder with .asa recordings (default VIEWER_SYNC_SOURCE_DIR).")
+    ] = None,
+    watch: bool = typer.Option(False, "--watch", help="Keep watching (inotify) until stopped."),
     delete_after_days: int = typer.Option(
-        0, "--delete-after-days", min=0, help="Delete uploaded sources older than N days."
+        -1, "--delete-after-days", min=-1, help="Delete uploaded sources older than N days (default from .env)."
     ),
-    interval: float = typer.Option(10.0, "--interval", min=0.1, help="Seconds between scans."),
+    delete_after_upload: bool = typer.Option(
+        False, "--delete-after-upload", help="Delete each source once its upload is confirmed."
+    ),
+    upload_source: bool = typer.Option(False, "--upload-source", help="Also upload the original .asa."),
+    summary_every: int = typer.Option(-1, "--summary-every", min=-1, help="A summary every N files (0: none)."),
+    interval: float = typer.Option(
+        10.0, "--interval", min=0.1, help="Seconds between scans (with --watch: between full rescans)."
+    ),
     settle: float = typer.Option(5.0, "--settle", min=0, help="Skip files younger than this."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Convert .asa recordings with the OPA client (`sft`) and upload them to storage."""
+    from lab.viewer.watch import watch as watch_inotify
 
     lab = lab_context(ctx)
     settings = load_settings(lab.env_path)
+    folder = source or (Path(settings.sync_source_dir) if settings.sync_source_dir else None)
+    if folder is None:
+        raise UsageError(Problem("no source folder", "pass --source DIR or set VIEWER_SYNC_SOURCE_DIR in .env"))
     storage = open_storage(settings, lab.root)
-    options = SyncOptions(source=source, delete_after_days=delete_after_days, settle_seconds=settle, interval=interval)
+    options = SyncOptions(
+        source=folder,
+        delete_after_days=settings.sync_delete_after_days if delete_after_days < 0 else delete_after_days,
+        delete_after_upload=delete_after_upload or settings.sync_delete_after_upload,
+        upload_source=upload_source or settings.sync_upload_source,
+        source_prefix=settings.sync_source_prefix,
+        settle_seconds=settle,
+        interval=interval,
+        summary_every=settings.sync_summary_every if summary_every < 0 else summary_every,
+    )
     _create(storage)
-    syncer = Syncer(storage, options)
+    syncer = Syncer(storage, options, on_summary=note)
     if not watch:
         report = syncer.run_once()
     else:
@@ -126,8 +149,9 @@ def sync(
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        note(f"watching {source} every {interval:g}s (Ctrl-C to stop)")
-        report = syncer.watch(stop, _announce)
+        note(f"watching {folder} (inotify; full rescan every {interval:g}s; Ctrl-C to stop)")
+        report = watch_inotify(syncer, stop, _announce)
+        note(syncer.summary())
     data = {
         "uploaded": report.uploaded,
         "skipped": report.skipped,
@@ -139,9 +163,9 @@ def sync(
     else:
         console.print(
             f"uploaded {len(report.uploaded)}, skipped {report.skipped} already stored, "
-            f"failed {len(report.failed)}, deleted {len(report.deleted)} old sources"
+            f"failed {len(report.failed)}, deleted {len(report.deleted)} sources"
         )
-    if report.failed:
+    if report.failed and not watch:
         raise typer.Exit(1)
 
 

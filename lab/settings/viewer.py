@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from lab.settings.base import Section, env, port, secret
 
@@ -16,6 +16,23 @@ def optional_secret(alias: str) -> Any:
     return env(alias, "", json_schema_extra={"secret": True, "generate": False})
 
 
+_RA_ARNS = {
+    "ra_trust_anchor_arn": (
+        "a Roles Anywhere trust anchor",
+        re.compile(r"^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:trust-anchor/[0-9a-f-]{36}$"),
+        "arn:aws:rolesanywhere:<region>:<account>:trust-anchor/<uuid>",
+    ),
+    "ra_profile_arn": (
+        "a Roles Anywhere profile",
+        re.compile(r"^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:profile/[0-9a-f-]{36}$"),
+        "arn:aws:rolesanywhere:<region>:<account>:profile/<uuid>",
+    ),
+    "ra_role_arn": (
+        "an IAM role",
+        re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"),
+        "arn:aws:iam::<account>:role/<name>",
+    ),
+}
 _PAM_TENANT = re.compile(r"^[a-z0-9-]+\.pam\.(okta|oktapreview)\.com$")
 _PAM_LOOPBACK = re.compile(r"^https?://(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$")
 
@@ -73,6 +90,23 @@ class ViewerSettings(Section):
         description="use the service user's API key ID (no spaces)",
     )
     pam_key_secret: str = optional_secret("VIEWER_PAM_KEY_SECRET")
+    # IAM Roles Anywhere (X.509 certificate -> temporary S3 credentials); see lab/viewer/rolesanywhere.py
+    ra_trust_anchor_arn: str = env("VIEWER_S3_ROLES_ANYWHERE_TRUST_ANCHOR_ARN", "")
+    ra_profile_arn: str = env("VIEWER_S3_ROLES_ANYWHERE_PROFILE_ARN", "")
+    ra_role_arn: str = env("VIEWER_S3_ROLES_ANYWHERE_ROLE_ARN", "")
+    ra_certificate: str = env("VIEWER_S3_ROLES_ANYWHERE_CERTIFICATE", "")
+    ra_private_key: str = optional_secret("VIEWER_S3_ROLES_ANYWHERE_PRIVATE_KEY")
+    ra_endpoint: str = env("VIEWER_S3_ROLES_ANYWHERE_ENDPOINT", "")
+    ra_session_seconds: int = env("VIEWER_S3_ROLES_ANYWHERE_SESSION_SECONDS", 3600, ge=900, le=43200)
+    s3_ca_bundle: str = env("VIEWER_S3_CA_BUNDLE", "")
+    # `lab viewer sync` (and its service on hosts): where the gateway writes .asa files, and what to do
+    sync_source_dir: str = env("VIEWER_SYNC_SOURCE_DIR", "")
+    sync_upload_source: bool = env("VIEWER_SYNC_UPLOAD_SOURCE", False)
+    sync_source_prefix: str = env("VIEWER_SYNC_SOURCE_PREFIX", "sources", pattern=r"^[A-Za-z0-9_.-]{0,64}$",
+                                  description="use letters, digits, . _ - (one folder name, or empty)")  # fmt: skip
+    sync_delete_after_upload: bool = env("VIEWER_SYNC_DELETE_AFTER_UPLOAD", False)
+    sync_delete_after_days: int = env("VIEWER_SYNC_DELETE_AFTER_DAYS", 0, ge=0, le=3650)
+    sync_summary_every: int = env("VIEWER_SYNC_SUMMARY_EVERY", 10, ge=0, le=100000)
 
     @field_validator("s3_prefix")
     @classmethod
@@ -123,6 +157,28 @@ class ViewerSettings(Section):
             raise ValueError("is not an http(s) URL; use e.g. https://example.okta.com")
         return value
 
+    @field_validator("ra_trust_anchor_arn", "ra_profile_arn", "ra_role_arn")
+    @classmethod
+    def _ra_arn(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        kind, pattern, example = _RA_ARNS[info.field_name or ""]
+        if not pattern.match(value):
+            raise ValueError(f"is not {kind} ARN; use {example}")
+        return value
+
+    @field_validator("ra_endpoint")
+    @classmethod
+    def _ra_endpoint(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.match(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?$", value):
+            raise ValueError(
+                "is not an https:// host; use e.g. https://rolesanywhere.eu-west-1.amazonaws.com, "
+                "or leave it empty for the region's endpoint"
+            )
+        return value
+
     @field_validator("pam_url")
     @classmethod
     def _pam_url(cls, value: str) -> str:
@@ -157,6 +213,42 @@ class ViewerSettings(Section):
                 "(see docs/viewer.md, 'Okta Privileged Access'), or none to build the graph from names only"
             )
         return self
+
+    @model_validator(mode="after")
+    def _ra_complete(self) -> ViewerSettings:
+        given = {
+            "VIEWER_S3_ROLES_ANYWHERE_TRUST_ANCHOR_ARN": self.ra_trust_anchor_arn,
+            "VIEWER_S3_ROLES_ANYWHERE_PROFILE_ARN": self.ra_profile_arn,
+            "VIEWER_S3_ROLES_ANYWHERE_ROLE_ARN": self.ra_role_arn,
+            "VIEWER_S3_ROLES_ANYWHERE_CERTIFICATE": self.ra_certificate,
+            "VIEWER_S3_ROLES_ANYWHERE_PRIVATE_KEY": self.ra_private_key,
+        }
+        missing = [key for key, value in given.items() if not value]
+        if not missing or len(missing) == len(given):
+            if not missing and self.s3_access_key_id:
+                raise ValueError(
+                    "VIEWER_S3_ACCESS_KEY_ID and IAM Roles Anywhere are both set; keep one: static keys "
+                    "or the VIEWER_S3_ROLES_ANYWHERE_* keys"
+                )
+            if not missing:
+                anchor_region = self.ra_trust_anchor_arn.split(":")[3]
+                profile_region = self.ra_profile_arn.split(":")[3]
+                if anchor_region != profile_region:
+                    raise ValueError(
+                        f"the Roles Anywhere trust anchor is in {anchor_region} but the profile in "
+                        f"{profile_region}; use a trust anchor and a profile of the same region"
+                    )
+            return self
+        raise ValueError(
+            f"the IAM Roles Anywhere keys go together: {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} empty; set all five VIEWER_S3_ROLES_ANYWHERE_* keys "
+            "(see docs/viewer.md, 'IAM Roles Anywhere'), or none"
+        )
+
+    @property
+    def roles_anywhere(self) -> bool:
+        """S3 credentials come from IAM Roles Anywhere (an X.509 certificate and its key)."""
+        return bool(self.ra_trust_anchor_arn)
 
     @property
     def pam_enabled(self) -> bool:

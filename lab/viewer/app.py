@@ -24,7 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from lab.settings.viewer import ViewerSettings
-from lab.viewer import pages
+from lab.viewer import api, pages
 from lab.viewer.assets import player_dir
 from lab.viewer.auth import CALLBACK_PATH, OidcAuth, current_user, discover
 from lab.viewer.index import RecordingIndex
@@ -164,6 +164,7 @@ def create_app(
         Route("/graph", pages.graph),
         Route("/search", search_page),
         Route("/refresh", pages.refresh, methods=["POST"]),
+        *api.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     player = assets or player_dir()

@@ -202,6 +202,17 @@ def _ids(recordings: list[Recording], aliases: dict[str, str]) -> dict[str, int]
     return by_id
 
 
+@dataclass(frozen=True)
+class RefreshProgress:
+    """Where a refresh is: `phase` idle | listing | indexing, objects listed so far, and the size
+    of the last good index as the expected total (0 before the first)."""
+
+    phase: str = "idle"
+    started_at: float = 0.0  # epoch seconds of the current or last refresh
+    listed: int = 0
+    expected: int = 0
+
+
 class RecordingIndex:
     """Owns the current snapshot and the thread that refreshes it."""
 
@@ -213,6 +224,7 @@ class RecordingIndex:
         self._building = threading.Lock()
         self.refreshing = False
         self.listeners: list[Callable[[], object]] = []  # called after each new snapshot (must not block)
+        self.progress = RefreshProgress()
 
     @property
     def snapshot(self) -> Snapshot:
@@ -223,8 +235,13 @@ class RecordingIndex:
         with self._building:
             self.refreshing = True
             started = time.perf_counter()
+            self.progress = RefreshProgress("listing", time.time(), 0, len(self._snapshot.recordings))
             try:
-                recordings = [parse(o.key, o.size, o.mtime) for o in self.storage.list()]
+                recordings = []
+                for o in self.storage.list():
+                    recordings.append(parse(o.key, o.size, o.mtime))
+                    if not len(recordings) % 1000:
+                        self.progress = replace(self.progress, listed=len(recordings))
             except StorageError as exc:
                 old = self._snapshot
                 log.warning("index refresh failed: %s", exc)
@@ -232,8 +249,11 @@ class RecordingIndex:
                 return self._snapshot
             finally:
                 self.refreshing = False
+                self.progress = replace(self.progress, phase="idle")
+            self.progress = replace(self.progress, phase="indexing", listed=len(recordings))
             snap = Snapshot.build(recordings, time.perf_counter() - started)
             self._snapshot = snap
+            self.progress = replace(self.progress, phase="idle")
             log.info("index: %d recordings in %.2fs", len(snap.recordings), snap.seconds)
             for listener in self.listeners:
                 listener()

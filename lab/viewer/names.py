@@ -49,7 +49,7 @@ class Recording:
 
     @property
     def day(self) -> str:
-        return self.started.strftime("%Y-%m-%d")
+        return self.started.date().isoformat()
 
     @property
     def media_type(self) -> str:

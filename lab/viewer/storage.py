@@ -7,6 +7,7 @@ validate ids with `names.valid_id` first; backends check again that nothing esca
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,19 @@ from lab.viewer.names import valid_id
 
 if TYPE_CHECKING:
     from lab.settings.viewer import ViewerSettings
+
+
+_SOURCE_PART = re.compile(r"^[A-Za-z0-9~_.,+=@ ()\[\]-]+$")
+
+
+def valid_source_key(key: str) -> bool:
+    """A safe key for an original `.asa` recording kept beside the conversions (`sources/...`)."""
+    parts = key.split("/")
+    return (
+        key.endswith(".asa")
+        and len(key) <= 1024
+        and all(_SOURCE_PART.match(p) and p not in (".", "..") and p.strip() == p for p in parts)
+    )
 
 
 class StorageError(LabError):
@@ -59,6 +73,10 @@ class Storage(Protocol):
     def put_file(self, key: str, path: Path) -> None: ...
 
     def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    def put_source(self, key: str, path: Path) -> int:
+        """Store an original `.asa` under `key` (see `valid_source_key`); return the stored size."""
+        ...
 
     def presign(self, key: str, *, download: bool = False, seconds: int | None = None) -> str | None:
         """A direct URL for `key` valid `seconds` (default: the configured short lifetime), or
@@ -155,6 +173,18 @@ class LocalStorage:
         tmp.write_bytes(data)
         os.replace(tmp, target)
 
+    def put_source(self, key: str, path: Path) -> int:
+        if not valid_source_key(key):
+            raise StorageError(f"refusing source key {key!r}")
+        target = (self.root / key).resolve()
+        if not target.is_relative_to(self.root.resolve()):
+            raise StorageError(f"refusing source key {key!r}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.part")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+        return target.stat().st_size
+
     def presign(self, key: str, *, download: bool = False, seconds: int | None = None) -> str | None:
         return None
 
@@ -167,6 +197,11 @@ def open_storage(settings: ViewerSettings, base: Path = Path(".")) -> Storage:
     if settings.storage == "s3":
         from lab.viewer.s3 import S3Storage
 
+        credentials = None
+        if settings.roles_anywhere:
+            from lab.viewer.rolesanywhere import credentials as roles_anywhere
+
+            credentials = roles_anywhere(settings, base)
         return S3Storage(
             settings.s3_bucket,
             prefix=settings.s3_prefix,
@@ -175,6 +210,8 @@ def open_storage(settings: ViewerSettings, base: Path = Path(".")) -> Storage:
             access_key_id=settings.s3_access_key_id,
             secret_access_key=settings.s3_secret_access_key,
             presign_seconds=settings.presign_seconds,
+            credentials=credentials,
+            ca_bundle=settings.s3_ca_bundle,
         )
     root = Path(settings.recordings_dir)
     return LocalStorage(root if root.is_absolute() else base / root)

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,10 +73,11 @@ def native_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabCo
     key = make_key(root)
     ports = free_port_overrides(port_keys())
     ca = _test_ca(root)
-    write_lab(root / "lab", "", LAB_EXTRA_CA_CERTS=f"{SYSTEM_CAS},{ca}", **ports)
+    write_lab(root / "lab", "", LAB_EXTRA_CA_CERTS=f"{SYSTEM_CAS},{ca}", **SYNC_ENV, **ports)
     published = lab_ports(root / "lab" / ".env")
     assert published == sorted({int(p) for p in ports.values()}), "a published port was not chosen here"
     host = start_host(key, published)
+    _install_fake_sft(host)
     inventory = "".join(f"[{g}]\n{host.inventory_line('testhost')}\n\n" for g in GROUPS)
     (root / "lab" / "inventory.ini").write_text(inventory)
     snapshot_sources(root)
@@ -83,6 +85,24 @@ def native_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabCo
         yield LabContext(root=root / "lab"), host
     finally:
         host.remove()
+
+
+#: The viewer's sync service on the test host (test_viewer_sync_service_on_the_host).
+SYNC_ENV = {
+    "VIEWER_SYNC_SOURCE_DIR": "/var/log/sft/sessions",
+    "VIEWER_SYNC_UPLOAD_SOURCE": "true",
+    "VIEWER_SYNC_DELETE_AFTER_UPLOAD": "true",
+    "VIEWER_SYNC_SUMMARY_EVERY": "1",
+}
+
+
+def _install_fake_sft(host: TestHost) -> None:
+    """An `sft` that converts like the OPA client (the real one is a vendor package)."""
+    from tests.unit.test_viewer_seed_sync import FAKE_SFT
+
+    script = FAKE_SFT.replace('"$(dirname "$0")/calls.log"', "/var/lib/okta-lab-viewer-sync/sft-calls.log")
+    r = host.exec("sh", "-c", f"cat > /usr/local/bin/sft <<'EOF'\n{script}EOF\nchmod 0755 /usr/local/bin/sft")
+    assert r.returncode == 0, r.stderr
 
 
 def _files(ctx: LabContext, stack: str) -> HostFiles:
@@ -170,3 +190,34 @@ def test_bootstrap_trusts_the_extra_cas(native_lab: tuple[LabContext, TestHost])
         assert cas["okta-lab-test-ca.crt"].strip() not in host.exec("cat", "/etc/ssl/certs/ca-certificates.crt").stdout
     finally:
         ctx.env_path.write_text(text)
+
+
+@pytest.mark.docker
+def test_viewer_sync_service_on_the_host(native_lab: tuple[LabContext, TestHost]) -> None:
+    """The hardened sync unit: an .asa written as root is converted into the viewer's folder
+    (readable by the viewer), its original uploaded, the source deleted after the confirmed
+    upload, a summary in the journal; the unit writes nowhere but its paths."""
+    ctx, host = native_lab
+    if host.exec("systemctl", "is-enabled", "okta-lab-viewer-sync").returncode != 0:
+        converge_twice(_files(ctx, "viewer"), PLAYBOOKS / "viewer.yml")  # when run alone
+    unit = "okta-lab-viewer-sync"
+    props = host.exec("systemctl", "show", unit, "-p", "ActiveState,ProtectSystem,ReadWritePaths,NoNewPrivileges")
+    assert "ActiveState=active" in props.stdout, host.exec("journalctl", "-u", unit, "--no-pager", "-n", "30").stdout
+    assert "ProtectSystem=strict" in props.stdout and "NoNewPrivileges=yes" in props.stdout
+    assert "/var/log/sft/sessions" in props.stdout and "/var/lib/okta-lab-viewer/recordings" in props.stdout
+    name = "ssh~20260301T101010.123~team~proj~srv-01~luke~-1-abc"
+    src = f"/var/log/sft/sessions/{name}.asa"
+    write = f"umask 077; printf ASA > {src}.part && mv {src}.part {src}"  # root-only, like sft-gatewayd
+    assert host.exec("sh", "-c", write).returncode == 0
+    cast = f"/var/lib/okta-lab-viewer/recordings/{name}.cast"
+    deadline = time.monotonic() + 60
+    while (
+        host.exec("test", "!", "-e", f"/var/log/sft/sessions/{name}.asa").returncode != 0
+        or host.exec("test", "-e", cast).returncode != 0
+    ):
+        assert time.monotonic() < deadline, host.exec("journalctl", "-u", unit, "--no-pager", "-n", "30").stdout
+        time.sleep(1)
+    assert host.exec("runuser", "-u", "viewer", "--", "head", "-c", "12", cast).stdout.startswith('{"version"')
+    assert host.exec("cat", f"/var/lib/okta-lab-viewer/recordings/sources/{name}.asa").stdout == "ASA"
+    journal = host.exec("journalctl", "-u", unit, "--no-pager", "-o", "cat").stdout
+    assert "sync summary after 1 files: 2 objects uploaded" in journal

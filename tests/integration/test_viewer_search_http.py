@@ -61,11 +61,11 @@ def s3() -> Iterator[Any]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1", **KEYS)
-    client.create_bucket(Bucket="rec")
+    client.create_bucket(Bucket="rec-search")
     for key, data in sample_sessions(6):
-        client.put_object(Bucket="rec", Key=f"gw/{key}", Body=data)
+        client.put_object(Bucket="rec-search", Key=f"gw/{key}", Body=data)
     sudo = cast([0.5, "o", "\x1b[1;32malice@bastion-01\x1b[0m:~$ "], [2.0, "i", "sudo su\r"], [2.1, "o", "sudo su\r\n"])
-    client.put_object(Bucket="rec", Key=f"gw/{SUDO}", Body=sudo)
+    client.put_object(Bucket="rec-search", Key=f"gw/{SUDO}", Body=sudo)
     client.endpoint = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
     yield client
     server.stop()
@@ -81,7 +81,7 @@ class Viewer:
             "VIEWER_ADMIN_PASSWORD": PASSWORD,
             "VIEWER_SESSION_SECRET": "i" * 48,
             "VIEWER_STORAGE": "s3",
-            "VIEWER_S3_BUCKET": "rec",
+            "VIEWER_S3_BUCKET": "rec-search",
             "VIEWER_S3_PREFIX": "gw",
             "VIEWER_S3_ENDPOINT_URL": endpoint,
             "VIEWER_S3_ACCESS_KEY_ID": "testing",
@@ -132,7 +132,7 @@ def viewer(s3: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Viewer
 
 def test_search_needs_sign_in(viewer: Viewer) -> None:
     r = httpx.get(f"{viewer.base}/search?q=sudo", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
 
 
 def test_which_sessions_ran_sudo_su(viewer: Viewer) -> None:
@@ -148,10 +148,10 @@ def test_which_sessions_ran_sudo_su(viewer: Viewer) -> None:
 
 def test_new_and_deleted_recordings_follow_a_refresh(viewer: Viewer, s3: Any) -> None:
     wait(lambda: viewer.sessions("sudo su"))
-    s3.put_object(Bucket="rec", Key=f"gw/{LATE}", Body=cast([1.0, "o", "$ sudo su -\r\n"]))
+    s3.put_object(Bucket="rec-search", Key=f"gw/{LATE}", Body=cast([1.0, "o", "$ sudo su -\r\n"]))
     viewer.refresh()
     assert wait(lambda: viewer.sessions("sudo su") == [LATE, SUDO]), viewer.sessions("sudo su")
-    s3.delete_object(Bucket="rec", Key=f"gw/{SUDO}")
+    s3.delete_object(Bucket="rec-search", Key=f"gw/{SUDO}")
     viewer.refresh()
     assert wait(lambda: viewer.sessions("sudo su") == [LATE]), viewer.sessions("sudo su")
 
