@@ -25,7 +25,7 @@ from tests.render.test_golden import case_config
 
 #: service -> (role, the unit template, the settings file under .lab/, keys whose value is placement)
 APPS = {
-    "viewer": ("viewer", "okta-lab-viewer.service.j2", "viewer/env/viewer.env", {"VIEWER_RECORDINGS_DIR"}),
+    "viewer": ("viewer", "okta-lab-viewer.service.j2", "viewer/env/viewer.env", {"VIEWER_RECORDINGS_DIR", "VIEWER_SEARCH_DB"}),
     "scim": (
         "scim",
         "okta-lab-scim.service.j2",
@@ -38,7 +38,7 @@ APPS = {
 NATIVE_ONLY = {"viewer": {"LAB_VIEWER_ASSETS"}, "dbgate": {"HOME", "PORT", "NODE_ENV"}}
 #: .env keys of a component that are placement, not application settings
 NOT_SETTINGS = {
-    "viewer": {"VIEWER_PORT", "VIEWER_RECORDINGS_DIR"},
+    "viewer": {"VIEWER_PORT", "VIEWER_RECORDINGS_DIR", "VIEWER_SEARCH_DB"},
     "scim": {"SCIM_PORT", "SCIM_APP", "SCIM_OPERATIONS_FILE"},
     "dbgate": {
         "DBGATE_PORT",
@@ -148,7 +148,12 @@ def test_every_setting_reaches_both_targets(tmp_path: Path, service: str) -> Non
     _, lab_dir = render(tmp_path)
     comp = next(c for c in load_catalog() if c.service == service)
     settings = parse_environment_file((lab_dir / APPS[service][2]).read_text())
-    conditional = {k for k in comp.config_keys if "_PAM_" in k}  # only with the PAM API configured
+    # only with the PAM API, Roles Anywhere, an extra CA or a sync source folder configured
+    conditional = {
+        k
+        for k in comp.config_keys
+        if "_PAM_" in k or "_ROLES_ANYWHERE_" in k or k.startswith("VIEWER_SYNC_") or k == "VIEWER_S3_CA_BUNDLE"
+    }
     missing = set(comp.config_keys) - NOT_SETTINGS.get(service, set()) - conditional - set(settings)
     assert not missing
     renamed = {key: name for key, name in READ_AS.get(service, {}).items() if name not in settings}
