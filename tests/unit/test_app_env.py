@@ -25,7 +25,12 @@ from tests.render.test_golden import case_config
 
 #: service -> (role, the unit template, the settings file under .lab/, keys whose value is placement)
 APPS = {
-    "viewer": ("viewer", "okta-lab-viewer.service.j2", "viewer/env/viewer.env", {"VIEWER_RECORDINGS_DIR", "VIEWER_SEARCH_DB"}),
+    "viewer": (
+        "viewer",
+        "okta-lab-viewer.service.j2",
+        "viewer/env/viewer.env",
+        {"VIEWER_RECORDINGS_DIR", "VIEWER_SEARCH_DB"},
+    ),
     "scim": (
         "scim",
         "okta-lab-scim.service.j2",
