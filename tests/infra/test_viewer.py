@@ -87,7 +87,7 @@ def test_playback_page_loads_the_cast(session):
 
 def test_search_requires_sign_in(base):
     r = httpx.get(f"{base}/search?q=sudo", timeout=10)
-    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Fsearch%3Fq%3Dsudo"
 
 
 def test_search_finds_text_inside_seeded_sessions(lab, session):
