@@ -304,23 +304,6 @@ def test_speed_change(server: str, page: object) -> None:
     assert pg.problems == []  # type: ignore[attr-defined]
 
 
-def test_logout_then_old_cookie_refused(server: str, page: object) -> None:
-    """Runs last: signs out, then replays the copied session cookie in a fresh browser context."""
-    pg = page  # type: ignore[assignment]
-    pg.goto(f"{server}/sessions")  # type: ignore[attr-defined]
-    copied = pg.context.cookies()  # type: ignore[attr-defined]
-    assert copied and all(c["name"].startswith("viewer_session_") for c in copied)
-    pg.click("text=Sign out")  # type: ignore[attr-defined]
-    pg.wait_for_url("**/login")  # type: ignore[attr-defined]
-    other = pg.context.browser.new_context()  # type: ignore[attr-defined]
-    try:
-        other.add_cookies(copied)
-        thief = other.new_page()
-        thief.goto(f"{server}/sessions")
-        assert "/login" in thief.url and thief.is_visible("input[name=password]")
-        thief.screenshot(path=str(ARTIFACTS / "viewer-old-cookie-refused.png"))
-    finally:
-        other.close()
 def test_search_opens_the_player_at_the_hit(server: str, page: object) -> None:
     """Full-text search: hits listed per session; a click plays the session from the hit."""
     pg = page  # type: ignore[assignment]
@@ -352,3 +335,22 @@ def test_search_opens_the_player_at_the_hit(server: str, page: object) -> None:
     assert pg.locator(".ap-marker-container").count() == 1  # the hit, on the progress bar  # type: ignore[attr-defined]
     pg.screenshot(path=str(ARTIFACTS / "viewer-search-hit.png"), full_page=True)  # type: ignore[attr-defined]
     assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]
+
+
+def test_logout_then_old_cookie_refused(server: str, page: object) -> None:
+    """Runs last: signs out, then replays the copied session cookie in a fresh browser context."""
+    pg = page  # type: ignore[assignment]
+    pg.goto(f"{server}/sessions")  # type: ignore[attr-defined]
+    copied = pg.context.cookies()  # type: ignore[attr-defined]
+    assert copied and all(c["name"].startswith("viewer_session_") for c in copied)
+    pg.click("text=Sign out")  # type: ignore[attr-defined]
+    pg.wait_for_url("**/login")  # type: ignore[attr-defined]
+    other = pg.context.browser.new_context()  # type: ignore[attr-defined]
+    try:
+        other.add_cookies(copied)
+        thief = other.new_page()
+        thief.goto(f"{server}/sessions")
+        assert "/login" in thief.url and thief.is_visible("input[name=password]")
+        thief.screenshot(path=str(ARTIFACTS / "viewer-old-cookie-refused.png"))
+    finally:
+        other.close()
