@@ -27,6 +27,7 @@ from lab.viewer.index import FACETS, PER_PAGE_CHOICES, SORTS, Query, Snapshot
 from lab.viewer.media import link_lifetime, video_seconds
 from lab.viewer.names import Recording, parse, valid_id
 from lab.viewer.pam import GraphProject, GraphTeam, build_graph
+from lab.viewer.search import Status
 from lab.viewer.security import csrf_ok, csrf_token, login_key
 from lab.viewer.storage import NotFound, StorageError
 
@@ -63,14 +64,26 @@ async def health(request: Request) -> Response:
     except StorageError as exc:
         return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
     snap = viewer.index.snapshot
-    return JSONResponse(
-        {
-            "status": "ok",
-            "storage": viewer.storage.describe(),
-            "recordings": len(snap.recordings),
-            "indexed_at": snap.built_at.isoformat() if snap.built_at else None,
-        }
-    )
+    body = {
+        "status": "ok",
+        "storage": viewer.storage.describe(),
+        "recordings": len(snap.recordings),
+        "indexed_at": snap.built_at.isoformat() if snap.built_at else None,
+    }
+    if viewer.search is not None:
+        body["search"] = search_health(viewer.search.status)
+    return JSONResponse(body)
+
+
+def search_health(status: Status) -> dict[str, object]:
+    """The search index's part of `/health`: `state` is `ok`, `building` or `error` (then
+    `error` says why); `indexed` and `pending` count recordings. A search index that cannot be
+    written does not make the viewer unhealthy (it still lists and plays), so it stays 200."""
+    state = "error" if status.error else "building" if status.building or status.pending else "ok"
+    out: dict[str, object] = {"state": state, "indexed": status.indexed, "pending": status.pending}
+    if status.error:
+        out["error"] = status.error
+    return out
 
 
 async def login_page(request: Request) -> Response:

@@ -15,6 +15,8 @@ from starlette.testclient import TestClient
 
 from lab.settings.viewer import ViewerSettings
 from lab.viewer.app import create_app
+from lab.viewer.pages import search_health
+from lab.viewer.search import Status
 from lab.viewer.storage import LocalStorage
 
 PASSWORD = "correct-horse-battery"
@@ -102,3 +104,24 @@ def test_the_index_file_is_where_it_was_asked_for(tmp_path: Path) -> None:
     settings = ViewerSettings.model_validate({"VIEWER_ADMIN_PASSWORD": PASSWORD, "VIEWER_SESSION_SECRET": "s" * 48})
     create_app(settings, storage, background_index=False, search_db=db)
     assert db.is_file()
+
+
+def test_health_reports_the_search_index(client: TestClient) -> None:
+    client.get("/search", params={"q": "sudo"})  # the index is built by then (see above)
+    search = client.get("/health").json()["search"]
+    assert search == {"state": "ok", "indexed": 2, "pending": 0}
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        (Status(counts={"ok": 3}), "ok"),
+        (Status(counts={"ok": 1}, pending=2), "building"),
+        (Status(building=True), "building"),
+        (Status(counts={"ok": 3}, error="the search index cannot be written: disk full"), "error"),
+    ],
+)
+def test_health_names_the_search_state(status: Status, state: str) -> None:
+    out = search_health(status)
+    assert out["state"] == state and out["indexed"] == status.indexed and out["pending"] == status.pending
+    assert out.get("error") == (status.error or None)
