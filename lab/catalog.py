@@ -98,6 +98,12 @@ class Catalog:
     def in_stack(self, stack: str) -> list[Component]:
         return [c for c in self.components if c.stack == stack]
 
+    def named(self, name: str) -> list[Component]:
+        """The components `name` stands for, without their dependencies: a stack's own services,
+        or one service. Unknown names raise the same `ConfigError` as `select`."""
+        self.select([name])
+        return self.in_stack(name) if name in self.stacks else [self.get(name)]
+
     def select(self, names: list[str]) -> list[Component]:
         """Resolve stack and service names (plus dependencies) to components, in catalog order."""
         wanted: set[str] = set()

@@ -57,18 +57,22 @@ def logs_cmd(
 
 def creds_cmd(
     ctx: typer.Context,
-    service: str = typer.Argument("", help="One service (default: every service of the lab)."),
+    names: list[str] = typer.Argument(None, help="Stacks (their own services) or services (default: the whole lab)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Print the demo card WITH passwords and tokens (on purpose: keep it off shared screens)."""
+    """Print the demo card WITH passwords and tokens (on purpose: keep it off shared screens).
+
+    Stack and service names show only their own lines, not those of what they depend on
+    (`lab creds radius` does not print the directory's admin passwords)."""
     lab = lab_context(ctx)
     from lab.pipeline import load_config, select
 
     config = load_config(lab)
     state = LabState.load(lab)
     catalog = load_catalog()
-    if service:
-        comps = catalog.select([service])
+    if names:
+        wanted = {c.service for name in names for c in catalog.named(name)}
+        comps = [c for c in catalog if c.service in wanted]
     elif state:
         comps = [c for c in catalog if c.service in state.services]
     else:
