@@ -116,15 +116,35 @@ def otp_cmd(
     ctx: typer.Context,
     user: str = typer.Argument(..., help="User-Name, e.g. luke.skywalker@galaxy.local."),
     uri: bool = typer.Option(False, "--uri", help="Print an otpauth:// URI to enrol an authenticator app instead."),
+    any_user: bool = typer.Option(
+        False, "--any", help="Also for a user who is not in LAB_COMPANY (one added to the directory by hand)."
+    ),
 ) -> None:
-    """Print the user's current TOTP code (RFC 6238), as an authenticator app would show it."""
+    """Print the user's current TOTP code (RFC 6238), as an authenticator app would show it.
+
+    The user must be one of LAB_COMPANY's people (their User-Name is `uid@LDAP_MAIL_DOMAIN`,
+    compared case-blind as the server does), unless `--any`: a code for a mistyped name would
+    only be refused later by the server, after a password round."""
     _need("pyotp")
+    from lab.company import load_company
     from lab.pipeline import load_config
     from lab.radius import otp
 
     if not user.strip():
         raise UsageError(Problem("USER is empty", "give the User-Name, e.g. luke.skywalker@galaxy.local"))
     cfg = load_config(lab_context(ctx))
+    if not any_user:
+        domain = cfg.ldap.mail_domain
+        people = load_company(cfg.core.company).people
+        logins = [p.login(domain).lower() for p in people]
+        if user.strip().lower() not in logins:
+            raise UsageError(
+                Problem(
+                    f"{user.strip()!r} is not a user of LAB_COMPANY ({cfg.core.company})",
+                    f"give uid@{domain}, e.g. {logins[0] if logins else 'luke.skywalker@' + domain}, "
+                    "or --any for a user added to the directory by hand",
+                )
+            )
     if uri:
         import pyotp
 
