@@ -42,6 +42,12 @@ def test_cmd(
     timeout: float = typer.Option(
         0, "--timeout", help="Seconds to wait for each reply (default: RADIUS_TIMEOUT).", min=0
     ),
+    first_timeout: float = typer.Option(
+        5.0, "--first-timeout", help="Seconds to wait for the first reply (a wrong secret is named then).", min=0.1
+    ),
+    push: bool = typer.Option(
+        False, "--push", help="The first request itself waits for a push (Okta agent): give it the whole --timeout."
+    ),
     interval: float = typer.Option(5.0, "--retransmit", help="Seconds between retransmissions.", min=0.1),
     max_rounds: int = typer.Option(0, "--max-rounds", help="Challenges to follow (default: RADIUS_MAX_ROUNDS).", min=0),
     calling_station: str = typer.Option("127.0.0.1", "--calling-station-id", help="Calling-Station-Id sent."),
@@ -92,6 +98,7 @@ def test_cmd(
         secret or cfg.radius.shared_secret,
         timeout=timeout or float(cfg.radius.timeout),
         interval=interval,
+        first_timeout=None if push else first_timeout,
         nas_ip=nas_ip,
         calling_station=calling_station,
     ) as client:

@@ -124,6 +124,12 @@ class RadiusClient:
     a minute); the same packet is sent again every `interval` seconds meanwhile (RFC 5080 §2.2.1:
     a retransmission keeps its Identifier and Request Authenticator, so the server answers it from
     its duplicate cache instead of authenticating twice).
+
+    `first_timeout`, when set, bounds the wait until the server's first verified reply: a server
+    that drops a request it cannot verify (wrong secret, unknown client) is then named in seconds,
+    not after a push-sized wait. Once it has answered, each reply gets the whole `timeout` (the
+    answer to an MFA challenge may wait for a push). Leave it unset when the first request itself
+    waits for a push (Okta's agent with an automatic push).
     """
 
     def __init__(
@@ -134,6 +140,7 @@ class RadiusClient:
         *,
         timeout: float = 60.0,
         interval: float = 5.0,
+        first_timeout: float | None = None,
         nas_ip: str = "127.0.0.1",
         calling_station: str = "127.0.0.1",
         nas_identifier: str = "okta-lab",
@@ -142,6 +149,8 @@ class RadiusClient:
         self.secret = secret.encode()
         self.timeout = timeout
         self.interval = max(0.1, min(interval, timeout))
+        self.first_timeout = first_timeout
+        self._answered = False  # a verified reply came: from now on the whole timeout applies
         self.nas_ip, self.calling_station, self.nas_identifier = nas_ip, calling_station, nas_identifier
         self.dict = dictionary()
         self._sock: socket.socket | None = None
@@ -198,11 +207,13 @@ class RadiusClient:
         return pkt
 
     def send(self, pkt: packet.AuthPacket) -> Reply:
-        """Send `pkt`, retransmitting, until a verified reply arrives or `timeout` passes."""
+        """Send `pkt`, retransmitting, until a verified reply arrives or the wait passes (`timeout`,
+        or `first_timeout` until the server first answered)."""
         sock = self._socket()
         raw = pkt.RequestPacket()
         start = time.monotonic()
-        deadline = start + self.timeout
+        wait = self._wait()
+        deadline = start + wait
         tries = invalid = 0
         refused = False
         while True:
@@ -214,7 +225,7 @@ class RadiusClient:
                 tries += 1
             except ConnectionRefusedError:
                 refused = True
-            next_send = min(deadline, now + self.interval)
+            next_send = min(deadline, now + min(self.interval, wait))
             while (now := time.monotonic()) < next_send:
                 sock.settimeout(next_send - now)
                 try:
@@ -228,8 +239,14 @@ class RadiusClient:
                 if reply is None:
                     invalid += 1
                     continue
+                self._answered = True
                 return self._reply(pkt, reply, time.monotonic() - start, tries)
-        raise RadiusError(self._silence(tries, invalid, refused))
+        raise RadiusError(self._silence(tries, invalid, refused, wait))
+
+    def _wait(self) -> float:
+        if self._answered or self.first_timeout is None:
+            return self.timeout
+        return min(self.first_timeout, self.timeout)
 
     def _verified(self, pkt: packet.AuthPacket, data: bytes) -> packet.Packet | None:
         try:
@@ -264,8 +281,8 @@ class RadiusClient:
             sent=sent,
         )
 
-    def _silence(self, tries: int, invalid: int, refused: bool) -> Problem:
-        waited = f"{self.timeout:g} s"
+    def _silence(self, tries: int, invalid: int, refused: bool, wait: float) -> Problem:
+        waited = f"{wait:g} s"
         if refused and not invalid:
             return Problem(
                 f"cannot reach {self.server}: nothing listens on that UDP port",
@@ -280,7 +297,12 @@ class RadiusClient:
         return Problem(
             f"no valid reply from {self.server} in {waited} ({tries} sends)",
             "the shared secret or this client's address is likely wrong (the server drops requests it "
-            "cannot verify or from unknown clients), or the server is down",
+            "cannot verify or from unknown clients), or the server is down"
+            + (
+                "; if its first reply waits for a push, use --push"
+                if wait < self.timeout and not self._answered
+                else ""
+            ),
         )
 
 

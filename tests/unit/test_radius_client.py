@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -165,3 +166,33 @@ def test_challenge_without_state_is_an_error(serve: Any) -> None:
     server = serve(lambda req, n: reply(req, packet.AccessChallenge, Reply_Message="?"))
     with client(server.port) as c, pytest.raises(RadiusError, match="without a State"):
         authenticate(c, "luke", "pw", lambda r: "1")
+
+
+def test_first_timeout_names_a_silent_server_in_seconds(serve: Any) -> None:
+    server = serve(lambda req, n: None)  # what a server does with a request signed by a wrong secret
+    started = time.monotonic()
+    with client(server.port, timeout=30.0, first_timeout=0.6) as c, pytest.raises(RadiusError) as err:
+        c.send(c.build("luke", "pw"))
+    assert time.monotonic() - started < 5  # not the push-sized 30 s
+    assert "no valid reply from" in str(err.value) and "in 0.6 s" in str(err.value) and "--push" in str(err.value)
+
+
+def test_after_the_first_reply_the_whole_timeout_applies(serve: Any) -> None:
+    late: list[int] = []
+
+    def handler(req: packet.AuthPacket, n: int) -> bytes | None:
+        if "State" not in req:
+            return reply(req, packet.AccessChallenge, State=b"s1", Reply_Message="code?")
+        late.append(n)
+        return None if len(late) < 5 else reply(req, packet.AccessAccept)  # about 1.2 s: a push being approved
+
+    server = serve(handler)
+    with client(server.port, timeout=5.0, first_timeout=0.5) as c:
+        exchange = authenticate(c, "luke", "pw", lambda r: "123456")
+    assert exchange.accepted and exchange.rounds[-1].seconds > 0.5
+
+
+def test_without_first_timeout_the_first_request_waits_the_whole_timeout(serve: Any) -> None:
+    server = serve(lambda req, n: None if n < 4 else reply(req, packet.AccessAccept))  # --push: about 0.9 s
+    with client(server.port, timeout=5.0, first_timeout=None) as c:
+        assert c.send(c.build("luke", "pw")).code == "Access-Accept"
