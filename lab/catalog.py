@@ -64,6 +64,7 @@ class Component:
     shared: tuple[str, ...] = ()  # files from compose/_shared/ several images use
     host_data: str = ""  # on a native host, the folder holding what Docker keeps in data/<service>/
     host_unit: str = ""  # on a native host, its systemd unit (default: the service name)
+    host_units: tuple[str, ...] = ()  # further units of it there, optional ones too (stopped and started with it)
     host_purge: tuple[str, ...] = ()  # distribution packages `lab destroy` purges on a native host
     host_remove: tuple[str, ...] = ()  # paths `lab destroy` removes on a native host (data, units, config)
     home: Path = field(default=Path("."), compare=False)
@@ -157,6 +158,7 @@ def _component(home: Path, data: dict) -> Component:  # type: ignore[type-arg]
         shared=tuple(data.get("shared", ())),
         host_data=data.get("host_data", ""),
         host_unit=data.get("host_unit", ""),
+        host_units=tuple(data.get("host_units", ())),
         host_purge=tuple(data.get("host_purge", ())),
         host_remove=tuple(data.get("host_remove", ())),
         home=home,

@@ -319,8 +319,9 @@ class HostTarget:
     generated files live in the service's `host_data` folder. Everything that needs root runs
     through `sudo` when the SSH user is not root: `sudo -n`, or `sudo -S` with the become password
     (`lab.host.become`: `$LAB_BECOME_PASSWORD_FILE`, or the file `lab host up` was given) on stdin.
-    `up`/`down` start/stop the units; `destroy` stops them and removes what the roles installed
-    (`host_purge` packages, `host_remove` paths); installing and updating is `lab host up`'s.
+    `up`/`down` start/stop the units (with the further `host_units` that are installed);
+    `destroy` stops them all and removes what the roles installed (`host_purge` packages,
+    `host_remove` paths); installing and updating is `lab host up`'s.
     """
 
     def __init__(
@@ -397,10 +398,18 @@ class HostTarget:
                 out.setdefault(self.services[s], []).append(s)
         return out
 
+    def extra_units(self, service: str) -> tuple[str, ...]:
+        """Further units of `service` (`host_units`), some installed only with a setting."""
+        comp = self._catalog.get(service)
+        return comp.host_units if comp else ()
+
     def _systemctl(self, verb: str, services: list[str]) -> None:
         for _, names in self._hosts(services).items():
             units = [self.unit(s) for s in names]
             self._as_root(names[0], ["systemctl", verb, *units], change=True)
+            extra = [u for s in names for u in self.extra_units(s)]
+            if extra:  # 5: "not loaded", an optional unit this lab did not install
+                self._as_root(names[0], ["systemctl", verb, *extra], change=True, ok=(0, 5))
 
     def up(self, components: list[Component]) -> None:
         """Start the components' units (after `lab down`); installing them is `lab host up`'s."""
@@ -422,7 +431,7 @@ class HostTarget:
         order = [c for c in reversed(list(self._catalog.values())) if c.service in self.services]
         for target, names in self._hosts([c.service for c in order]).items():
             comps = [self._catalog[n] for n in names]
-            units = [self.unit(n) for n in names]
+            units = [u for n in names for u in (*self.extra_units(n), self.unit(n))]
             purge = [p for c in comps for p in c.host_purge]
             paths = [p for c in comps for p in c.host_remove]
             script = (
