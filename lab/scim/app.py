@@ -99,7 +99,8 @@ def create_app(config: ServerConfig, backend: Backend | None = None) -> Starlett
         return PlainTextResponse(STATUS_TEXT)
 
     routes: list[Route] = []
-    for prefix in ("/scim/v2", "/ws/rest/{app}/scim/v2"):
+    apps = config.apps or ("{app}",)  # another app name is 404, as on the On-prem SCIM Server
+    for prefix in ("/scim/v2", *(f"/ws/rest/{app}/scim/v2" for app in apps)):
         routes += [
             Route(f"{prefix}/Status", status, methods=["GET"]),
             Route(f"{prefix}/Users", endpoint(_list_users), methods=["GET"]),

@@ -42,6 +42,7 @@ class ServerConfig:
     pool_size: int = 8
     max_results: int = 1000
     max_body: int = 1024 * 1024
+    apps: tuple[str, ...] = ()  # the {app} names /ws/rest/{app}/scim/v2 serves (SCIM_APP); empty: any
 
 
 class Backend:

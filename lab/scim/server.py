@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,9 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
     pool_size = number("SCIM_POOL_SIZE", 8)
     max_results = number("SCIM_MAX_RESULTS", 1000)
     port = number("SCIM_LISTEN_PORT", 1443)
+    app = environ.get("SCIM_APP", "") or "jdbc_on_prem"
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", app):
+        problems.append(Problem(f"SCIM_APP={app!r} is invalid", "use letters, digits, '-' and '_'"))
     if problems:
         raise ConfigError(*problems)
     ops_file = environ.get("SCIM_OPERATIONS_FILE", "")
@@ -72,7 +76,7 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
     if environ.get("SCIM_TLS", "1") != "0":
         hostnames = tuple(h for h in environ.get("SCIM_CERT_HOSTNAME", "").split(",") if h)
         cert, key = ensure_certificate(data_dir, hostnames)
-    config = ServerConfig(target, operations, token, pool_size=pool_size, max_results=max_results)
+    config = ServerConfig(target, operations, token, pool_size=pool_size, max_results=max_results, apps=(app,))
     return config, Listen(environ.get("SCIM_LISTEN", "127.0.0.1"), port, cert, key)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from lab.errors import ConfigError
 from lab.scim.app import create_app
 from lab.scim.backend import ServerConfig
 from lab.scim.db import DbTarget
@@ -17,6 +18,7 @@ from lab.scim.errors import conflict, not_found
 from lab.scim.mapping import CORE, LAB
 from lab.scim.operations import load_operations
 from lab.scim.patch import PATCH_OP
+from lab.scim.server import config_from_environ
 
 TOKEN = "t" * 48
 H = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"}
@@ -238,3 +240,29 @@ def test_deeply_nested_bodies_are_400_not_500(api: TestClient, body: bytes, meth
 def test_nesting_inside_strings_is_not_counted(api: TestClient) -> None:
     r = api.post("/scim/v2/Users", json=new_user("brackets@galaxy.local", title="[[[[{{{{" * 100 + '"\\'))
     assert r.status_code == 201, r.text
+
+
+def test_only_the_configured_app_is_served_under_ws_rest(lab: FakeLab) -> None:
+    config = ServerConfig(DbTarget("127.0.0.1", 3306, "x", "x", "x"), load_operations(), TOKEN, apps=("hr_db",))
+    with TestClient(create_app(config, FakeBackend(lab))) as c:  # type: ignore[arg-type]
+        assert c.get("/ws/rest/hr_db/scim/v2/Users", headers=H).status_code == 200
+        assert c.get("/scim/v2/Users", headers=H).status_code == 200
+        others = ("/ws/rest/jdbc_on_prem/scim/v2/Users", "/ws/rest/HR_DB/scim/v2/Users", "/ws/rest/x/scim/v2/Status")
+        for other in others:
+            body = error(c.get(other, headers=H), 404)
+            assert body["detail"] == "no such endpoint"
+        assert c.get("/ws/rest/nope/scim/v2/Users").status_code == 401  # no token: nothing is told
+
+
+@pytest.mark.parametrize("app", ["", "jdbc_on_prem"])
+def test_scim_app_from_the_environment(app: str, tmp_path: Any) -> None:
+    env = {"MARIADB_PASSWORD": "p", "SCIM_DATA_DIR": str(tmp_path), "SCIM_TLS": "0", "SCIM_APP": app}
+    config, _listen = config_from_environ(env)
+    assert config.apps == ("jdbc_on_prem",)
+
+
+@pytest.mark.parametrize("app", ["a/b", "x" * 65, "é"])
+def test_an_invalid_scim_app_is_refused(app: str, tmp_path: Any) -> None:
+    env = {"MARIADB_PASSWORD": "p", "SCIM_DATA_DIR": str(tmp_path), "SCIM_TLS": "0", "SCIM_APP": app}
+    with pytest.raises(ConfigError, match="SCIM_APP=.* is invalid"):
+        config_from_environ(env)
