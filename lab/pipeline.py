@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,8 +141,12 @@ def up(
     on_update: OnUpdate | None = None,
     on_step: Callable[[str], None] | None = None,
     rebuild: bool = False,
+    become: Become | None = None,
 ) -> UpResult:
-    """Bring the lab up here, or on `host` over SSH (`lab up --host`)."""
+    """Bring the lab up here, or on `host` over SSH (`lab up --host`).
+
+    `become`: the sudo password of the remote host's SSH user, if its sudo asks for one; the
+    state records the file it came from (never the password)."""
     started = time.monotonic()
     step = on_step or (lambda _msg: None)
     config = load_config(ctx)
@@ -155,16 +159,20 @@ def up(
         from lab.targets.remote import parse_host, remote_directory
 
         ssh = parse_host(host, identity, ctx.root / "inventory.ini")
-        record = DockerRemote(ssh, remote_directory(config.core.project))
+        kept = previous.target.become_file if previous and isinstance(previous.target, DockerRemote) else ""
+        given = str(become.file) if become is not None and become.file else ""
+        record = DockerRemote(ssh, remote_directory(config.core.project), become_file=given or kept)
     elif previous is not None and isinstance(previous.target, DockerRemote):
         record = previous.target  # `lab up` in a remote lab's folder: resume it on its host
+        if become is not None and become.file:
+            record = replace(record, become_file=str(become.file))
     _same_target(previous, record, "up")
     selection = with_running(ctx, config, wanted, previous.services if previous else [])
     published = check_ports(config, selection.components)
     if isinstance(record, DockerLocal):
         docker_client()  # engine reachable, or a clear error before anything changes
     with scratch(ctx) as (out, known):
-        target = open_target(ctx, config, record, known_hosts=known)
+        target = open_target(ctx, config, record, known_hosts=known, become=become)
         try:
             if isinstance(target, ComposeTarget):
                 step(f"using compose {target.compose.variant}")  # detected now: no compose, nothing written

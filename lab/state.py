@@ -37,6 +37,8 @@ class DockerRemote:
     host: SshTarget
     directory: str
     kind: Literal["docker-remote"] = "docker-remote"
+    #: the file holding the SSH user's sudo password (`--become-password-file`): its path, never the password
+    become_file: str = ""
 
     @property
     def where(self) -> str:
@@ -128,7 +130,9 @@ def _target(data: dict[str, Any]) -> TargetRecord:
     if kind == "docker-local":
         return DockerLocal()
     if kind == "docker-remote":
-        return DockerRemote(SshTarget(**raw["host"]), str(raw["directory"]))
+        return DockerRemote(
+            SshTarget(**raw["host"]), str(raw["directory"]), become_file=str(raw.get("become_file", ""))
+        )
     if kind == "host":
         return NativeHosts(str(raw["inventory"]))
     raise ValueError(f"unknown target kind {kind!r}")
