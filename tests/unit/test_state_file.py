@@ -64,3 +64,15 @@ def test_dry_run_is_accepted_after_the_subcommand() -> None:
     assert hoist_global_flags(["up", "ldap", "--dry-run"]) == ["--dry-run", "up", "ldap"]
     assert hoist_global_flags(["--dry-run", "up"]) == ["--dry-run", "up"]
     assert hoist_global_flags(["ldap", "search", "--", "--dry-run"]) == ["ldap", "search", "--", "--dry-run"]
+
+
+def test_a_remote_lab_records_the_become_password_file_path_only(tmp_path: Path) -> None:
+    from lab.host.inventory import SshTarget
+    from lab.state import DockerRemote, LabState
+
+    state = LabState(target=DockerRemote(SshTarget("h", "h", user="ubuntu"), "/opt/okta-lab/p", become_file="/k/pw"))
+    again = LabState.from_dict(state.to_dict())
+    assert again.target == state.target and again.to_dict()["target"]["become_file"] == "/k/pw"
+    old = state.to_dict()
+    del old["target"]["become_file"]  # written before password sudo existed
+    assert LabState.from_dict(old).target.become_file == ""  # type: ignore[union-attr]
