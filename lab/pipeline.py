@@ -182,20 +182,26 @@ def up(
                 _check_busy(config, target, published, wanted.services)
             step("rendering the lab" + (" (dry run: into a scratch folder)" if ctx.dry_run else " into .lab/"))
             rendered = render(ctx, config, selection, out)
+            delivered, shipped = "", None  # what a remote host received (`lab.targets.remote.ShipResult`)
             if isinstance(record, DockerRemote):
                 shipped = target.deliver(out, rendered.files)  # type: ignore[attr-defined]
                 step(f"{shipped} to {record.host.name}:{record.directory}")
+                delivered = str(shipped.digest)
             elif not ctx.dry_run:
                 for comp in selection.components:
                     (ctx.data_dir / comp.service).mkdir(parents=True, exist_ok=True)
             step("building images that changed")
             built = target.build(wanted.components, rendered.images, force=rebuild)
-            step("starting services")
-            target.up(wanted.components)
-            states: list[ServiceState] = []
+            states = _still_up(target, previous, record, delivered, shipped, built, wanted.services)
+            if states:
+                step("nothing shipped or built, every service healthy: compose up skipped")
+            else:
+                step("starting services")
+                target.up(wanted.components)
             if not ctx.dry_run:
-                step("waiting for health checks")
-                states = target.wait(wanted.services, config.core.health_timeout, on_update)
+                if not states:
+                    step("waiting for health checks")
+                    states = target.wait(wanted.services, config.core.health_timeout, on_update)
                 compose = getattr(target, "compose", None)
                 LabState(
                     target=record,
@@ -204,6 +210,7 @@ def up(
                     images=rendered.images,
                     config=config.env_values(redact=True),
                     compose=f"{compose.variant} {compose.version}" if compose else "",
+                    delivered=delivered,
                 ).save(ctx)
         finally:
             target.close()
@@ -217,6 +224,37 @@ def up(
     return UpResult(
         wanted, rendered, built, states, record, ctx.dry_run, tunnels, all_ports, time.monotonic() - started
     )
+
+
+def _still_up(
+    target: Target,
+    previous: LabState | None,
+    record: TargetRecord,
+    delivered: str,
+    shipped: object,
+    built: list[str],
+    services: list[str],
+) -> list[ServiceState]:
+    """A remote lab that needs no `compose up`: the states of `services`, all healthy, when
+    nothing was shipped or built and the last successful `lab up` there started these very
+    files (`LabState.delivered`); [] otherwise (then compose runs as usual).
+
+    `compose up -d` on an unchanged project recreates nothing but still costs seconds over SSH;
+    a stopped or unhealthy container, a changed file or image, or a run that failed after
+    shipping (its digest was never recorded) all take the full run."""
+    if not isinstance(record, DockerRemote) or built or not delivered or not getattr(shipped, "nothing", False):
+        return []
+    if previous is None or previous.delivered != delivered or not set(services) <= set(previous.services):
+        return []
+    was = previous.target
+    if not isinstance(was, DockerRemote) or (was.host.address, was.host.port, was.directory) != (
+        record.host.address,
+        record.host.port,
+        record.directory,
+    ):
+        return []
+    states = target.states(services)
+    return states if all(s.ready for s in states) else []
 
 
 def _start_native(

@@ -66,6 +66,8 @@ class LabState:
     images: dict[str, str] = field(default_factory=dict)
     config: dict[str, str] = field(default_factory=dict)  # secrets redacted
     compose: str = ""  # "v2 2.26.1": the variant and version that started it
+    #: a remote lab: the digest of the files (`ShipResult.digest`) its last successful `lab up` started it from
+    delivered: str = ""
     updated: float = 0.0
 
     @property

@@ -64,6 +64,13 @@ class ShipResult:
     removed: int
     bytes: int
     dry_run: bool = False
+    #: sha256 of every file wanted there (path and content): what a lab started from these files ran
+    digest: str = ""
+
+    @property
+    def nothing(self) -> bool:
+        """Nothing was sent nor removed: the host already had exactly these files."""
+        return not self.shipped and not self.removed and not self.dry_run
 
     def __str__(self) -> str:
         gone = f", {'would remove' if self.dry_run else 'removed'} {self.removed} stale" if self.removed else ""
@@ -598,7 +605,12 @@ class RemoteDockerTarget(ComposeTarget):
                 _tar(changed) if changed else b"",
                 hint=f"check that {self.host.user} can write {REMOTE_ROOT} on the host (root or sudo)",
             )
-        return ShipResult(len(changed), len(wanted), len(stale), size, dry_run=self.ssh.dry_run)
+        digest = hashlib.sha256(
+            "".join(
+                f"{rel}\0{hashlib.sha256(data).hexdigest()}\n" for rel, (data, _) in sorted(wanted.items())
+            ).encode()
+        ).hexdigest()
+        return ShipResult(len(changed), len(wanted), len(stale), size, dry_run=self.ssh.dry_run, digest=digest)
 
     def _manifest(self) -> dict[str, str]:
         """{path relative to the lab's folder: sha256} of `.lab/*` and `lab.env` there ({} if none)."""
