@@ -80,8 +80,34 @@ def current(ctx: LabContext) -> tuple[LabConfig, LabState]:
     config = load_config(ctx)
     state = LabState.load(ctx)
     if state is None:
+        host_files_without_state(ctx, "`lab status`, `lab down` and `lab destroy` then act on the hosts")
         raise TargetError(Problem("this lab has not been started here", "run `lab up` first"))
     return config, state
+
+
+def host_files_without_state(ctx: LabContext, then: str) -> None:
+    """UsageError when the folder has native-host files (`.lab/host/`, from `lab host render`,
+    `lab host up --check` or a `lab host up` that did not finish) but no `.lab/lab.json`: no lab
+    was recorded, and the commands must not fall through to this machine's Docker engine."""
+    host_dir = ctx.lab_dir / "host"
+    if ctx.state_file.exists() or not host_dir.is_dir():
+        return
+    where = _shown(ctx, host_dir)
+    raise UsageError(
+        Problem(
+            f"found {where}/ (native-host files from `lab host render`, `lab host up --check` or a `lab host up` "
+            f"that did not finish) but no {_shown(ctx, ctx.state_file)}: no lab was recorded in this folder",
+            f"run `lab host up` to finish it ({then}); or, to forget the rendered files, "
+            f"`rm -rf {_shown(ctx, ctx.lab_dir)}`",
+        )
+    )
+
+
+def _shown(ctx: LabContext, path: Path) -> str:
+    try:
+        return str(path.relative_to(ctx.root))
+    except ValueError:
+        return str(path)
 
 
 @contextlib.contextmanager
@@ -281,6 +307,8 @@ def _start_native(
 def destroy_question(ctx: LabContext) -> str:
     """What `lab destroy` asks before it removes anything, naming what it would remove where."""
     state = LabState.load(ctx)
+    if state is None:
+        host_files_without_state(ctx, "`lab destroy` then removes the lab from the hosts")
     if state is not None and isinstance(state.target, NativeHosts):
         return (
             f"Stop {', '.join(state.services) or 'the services'} on {state.target.where}, remove their packages "
@@ -317,6 +345,8 @@ def destroy(ctx: LabContext) -> list[str]:
     """Remove containers, networks, volumes and the persistent data. Returns what was removed."""
     config = load_config(ctx)
     state = LabState.load(ctx)
+    if state is None:  # never a local `compose down` for a folder of native-host files
+        host_files_without_state(ctx, "`lab destroy` then removes the lab from the hosts")
     removed: list[str] = []
     if state is not None:
         with opened(ctx, config, state) as target:
