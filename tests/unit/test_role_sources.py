@@ -35,15 +35,16 @@ def test_the_tarball_depends_on_paths_and_contents_only(tmp_path: Path) -> None:
     first = dest.read_bytes()
     before = dest.stat().st_mtime_ns
     assert _pack(RESOURCES, dest) == "unchanged" and dest.stat().st_mtime_ns == before  # not rewritten
+    with tarfile.open(dest) as tar:
+        members = tar.getmembers()
     copy = tmp_path / "copy"
-    for rel in {m.name for m in tarfile.open(dest).getmembers() if m.isfile()}:
+    for rel in {m.name for m in members if m.isfile()}:
         (copy / rel).parent.mkdir(parents=True, exist_ok=True)
         (copy / rel).write_bytes((RESOURCES / rel).read_bytes())
         os.utime(copy / rel, (1, 1))  # other times, same contents: the same bytes
     other = tmp_path / "b.tar.gz"
     _pack(copy, other)
     assert other.read_bytes() == first
-    members = tarfile.open(dest).getmembers()
     names = [m.name for m in members]
     assert {"pyproject.toml", "lab/errors.py", "lab/data/operations.yaml", "lab/scim/app.py"} <= set(names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
