@@ -239,12 +239,13 @@ def test_second_up_recreates_nothing(remote_lab: RemoteLab) -> None:
     """No container is recreated unless its image changed (a build context edited meanwhile)."""
     assert remote_lab.up.returncode == 0
     before = remote_lab.containers()
-    again = lab(remote_lab.dir, "-v", "host", "docker-up", "ci")
+    again = lab(remote_lab.dir, "host", "docker-up", "ci")
     assert again.returncode == 0, again.stderr[-2000:]
     after = remote_lab.containers()
-    # nothing shipped or built, every service healthy: no `compose up` at all (it used to run every time)
+    # nothing shipped or built, every service healthy: no `compose up` at all (it used to run every
+    # time). Edits to lab/ while the module runs change the scim/viewer images and take the full run.
     assert "shipped 0 of" in again.stderr and "compose up skipped" in again.stderr, again.stderr[-3000:]
-    assert not [line for line in again.stderr.splitlines() if " up -d " in line], again.stderr[-3000:]
+    assert "starting services" not in again.stderr and "waiting for health checks" not in again.stderr
     assert set(after) == set(before)
     kept = [svc for svc in before if before[svc][1] == after[svc][1]]
     assert kept, "every image changed between two runs"
