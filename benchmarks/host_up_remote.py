@@ -2,7 +2,9 @@
 
 A private sshd (tests/hosts/sshd.py) plays the remote host; the lab gets free loopback ports and
 its own project name. Prints the first run (images built when missing, everything shipped) and
-the no-op re-runs (nothing changed: nothing shipped, built or recreated), then destroys the lab.
+the no-op re-runs (nothing changed: nothing shipped, built or recreated; compose up skipped), and
+beside them, in the same run, the floor: a raw `ssh host docker compose ps` of the same project
+(one SSH connection and one compose call), then destroys the lab. Target: no-op <= 5 s.
 
     .venv/bin/python benchmarks/host_up_remote.py [--runs N] [STACK...]     # default: ldap jdbc viewer
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,12 +56,21 @@ def main() -> None:
         try:
             first, _ = lab(root, "up", "--host", "bench", *args.stacks)
             noops: list[float] = []
-            shipped = ""
+            raw: list[float] = []
+            shipped = skipped = ""
+            ps = raw_compose_ps(sshd.port, sshd.key_file, project)
             for _ in range(args.runs):
                 took, proc = lab(root, "-v", "up", "--host", "bench", *args.stacks)
                 noops.append(took)
-                m = re.search(r"shipped (\d+ of \d+ files?[^\n]*)", proc.stdout + proc.stderr)
+                out = proc.stdout + proc.stderr
+                m = re.search(r"shipped (\d+ of \d+ files?[^\n]*)", out)
                 shipped = m.group(1) if m else shipped
+                skipped = "yes" if "compose up skipped" in out else "no"
+                start = time.perf_counter()
+                r = subprocess.run(ps, capture_output=True, text=True, check=False)
+                raw.append(time.perf_counter() - start)
+                if r.returncode != 0:
+                    raise SystemExit(f"raw compose ps failed: {r.stderr[-1000:]}")
         finally:
             subprocess.run(
                 [sys.executable, "-m", "lab", "-C", str(root), "destroy", "--yes"], capture_output=True, check=False
@@ -66,8 +78,21 @@ def main() -> None:
     print(f"lab up --host (loopback sshd) of {' '.join(args.stacks)}")
     print(row("first run", [first]))
     print(row("no-op re-run", noops))
+    print(row("raw ssh host docker compose ps", raw))
+    print(
+        f"{'median no-op vs raw compose ps':<40} {statistics.median(noops):.2f}s vs {statistics.median(raw):.2f}s"
+        f" (target: no-op <= 5 s)"
+    )
     if shipped:
-        print(f"{'last no-op shipped':<40} {shipped}")
+        print(f"{'last no-op shipped':<40} {shipped}; compose up skipped: {skipped}")
+
+
+def raw_compose_ps(port: int, key: Path, project: str) -> list[str]:
+    """`ssh root@127.0.0.1 docker compose ps` of the lab's project, as a user would type it."""
+    folder = f"/opt/okta-lab/{project}"
+    opts = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    remote = f"cd {folder} && docker compose --env-file lab.env -p {project} -f .lab/compose.yml ps"
+    return ["ssh", *opts, "-i", str(key), "-p", str(port), "root@127.0.0.1", remote]
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,8 +80,34 @@ def current(ctx: LabContext) -> tuple[LabConfig, LabState]:
     config = load_config(ctx)
     state = LabState.load(ctx)
     if state is None:
+        host_files_without_state(ctx, "`lab status`, `lab down` and `lab destroy` then act on the hosts")
         raise TargetError(Problem("this lab has not been started here", "run `lab up` first"))
     return config, state
+
+
+def host_files_without_state(ctx: LabContext, then: str) -> None:
+    """UsageError when the folder has native-host files (`.lab/host/`, from `lab host render`,
+    `lab host up --check` or a `lab host up` that did not finish) but no `.lab/lab.json`: no lab
+    was recorded, and the commands must not fall through to this machine's Docker engine."""
+    host_dir = ctx.lab_dir / "host"
+    if ctx.state_file.exists() or not host_dir.is_dir():
+        return
+    where = _shown(ctx, host_dir)
+    raise UsageError(
+        Problem(
+            f"found {where}/ (native-host files from `lab host render`, `lab host up --check` or a `lab host up` "
+            f"that did not finish) but no {_shown(ctx, ctx.state_file)}: no lab was recorded in this folder",
+            f"run `lab host up` to finish it ({then}); or, to forget the rendered files, "
+            f"`rm -rf {_shown(ctx, ctx.lab_dir)}`",
+        )
+    )
+
+
+def _shown(ctx: LabContext, path: Path) -> str:
+    try:
+        return str(path.relative_to(ctx.root))
+    except ValueError:
+        return str(path)
 
 
 @contextlib.contextmanager
@@ -141,8 +167,12 @@ def up(
     on_update: OnUpdate | None = None,
     on_step: Callable[[str], None] | None = None,
     rebuild: bool = False,
+    become: Become | None = None,
 ) -> UpResult:
-    """Bring the lab up here, or on `host` over SSH (`lab up --host`)."""
+    """Bring the lab up here, or on `host` over SSH (`lab up --host`).
+
+    `become`: the sudo password of the remote host's SSH user, if its sudo asks for one; the
+    state records the file it came from (never the password)."""
     started = time.monotonic()
     step = on_step or (lambda _msg: None)
     config = load_config(ctx)
@@ -155,16 +185,20 @@ def up(
         from lab.targets.remote import parse_host, remote_directory
 
         ssh = parse_host(host, identity, ctx.root / "inventory.ini")
-        record = DockerRemote(ssh, remote_directory(config.core.project))
+        kept = previous.target.become_file if previous and isinstance(previous.target, DockerRemote) else ""
+        given = str(become.file) if become is not None and become.file else ""
+        record = DockerRemote(ssh, remote_directory(config.core.project), become_file=given or kept)
     elif previous is not None and isinstance(previous.target, DockerRemote):
         record = previous.target  # `lab up` in a remote lab's folder: resume it on its host
+        if become is not None and become.file:
+            record = replace(record, become_file=str(become.file))
     _same_target(previous, record, "up")
     selection = with_running(ctx, config, wanted, previous.services if previous else [])
     published = check_ports(config, selection.components)
     if isinstance(record, DockerLocal):
         docker_client()  # engine reachable, or a clear error before anything changes
     with scratch(ctx) as (out, known):
-        target = open_target(ctx, config, record, known_hosts=known)
+        target = open_target(ctx, config, record, known_hosts=known, become=become)
         try:
             if isinstance(target, ComposeTarget):
                 step(f"using compose {target.compose.variant}")  # detected now: no compose, nothing written
@@ -174,20 +208,26 @@ def up(
                 _check_busy(config, target, published, wanted.services)
             step("rendering the lab" + (" (dry run: into a scratch folder)" if ctx.dry_run else " into .lab/"))
             rendered = render(ctx, config, selection, out)
+            delivered, shipped = "", None  # what a remote host received (`lab.targets.remote.ShipResult`)
             if isinstance(record, DockerRemote):
                 shipped = target.deliver(out, rendered.files)  # type: ignore[attr-defined]
                 step(f"{shipped} to {record.host.name}:{record.directory}")
+                delivered = str(shipped.digest)
             elif not ctx.dry_run:
                 for comp in selection.components:
                     (ctx.data_dir / comp.service).mkdir(parents=True, exist_ok=True)
             step("building images that changed")
             built = target.build(wanted.components, rendered.images, force=rebuild)
-            step("starting services")
-            target.up(wanted.components)
-            states: list[ServiceState] = []
+            states = _still_up(target, previous, record, delivered, shipped, built, wanted.services)
+            if states:
+                step("nothing shipped or built, every service healthy: compose up skipped")
+            else:
+                step("starting services")
+                target.up(wanted.components)
             if not ctx.dry_run:
-                step("waiting for health checks")
-                states = target.wait(wanted.services, config.core.health_timeout, on_update)
+                if not states:
+                    step("waiting for health checks")
+                    states = target.wait(wanted.services, config.core.health_timeout, on_update)
                 compose = getattr(target, "compose", None)
                 LabState(
                     target=record,
@@ -196,6 +236,7 @@ def up(
                     images=rendered.images,
                     config=config.env_values(redact=True),
                     compose=f"{compose.variant} {compose.version}" if compose else "",
+                    delivered=delivered,
                 ).save(ctx)
         finally:
             target.close()
@@ -209,6 +250,37 @@ def up(
     return UpResult(
         wanted, rendered, built, states, record, ctx.dry_run, tunnels, all_ports, time.monotonic() - started
     )
+
+
+def _still_up(
+    target: Target,
+    previous: LabState | None,
+    record: TargetRecord,
+    delivered: str,
+    shipped: object,
+    built: list[str],
+    services: list[str],
+) -> list[ServiceState]:
+    """A remote lab that needs no `compose up`: the states of `services`, all healthy, when
+    nothing was shipped or built and the last successful `lab up` there started these very
+    files (`LabState.delivered`); [] otherwise (then compose runs as usual).
+
+    `compose up -d` on an unchanged project recreates nothing but still costs seconds over SSH;
+    a stopped or unhealthy container, a changed file or image, or a run that failed after
+    shipping (its digest was never recorded) all take the full run."""
+    if not isinstance(record, DockerRemote) or built or not delivered or not getattr(shipped, "nothing", False):
+        return []
+    if previous is None or previous.delivered != delivered or not set(services) <= set(previous.services):
+        return []
+    was = previous.target
+    if not isinstance(was, DockerRemote) or (was.host.address, was.host.port, was.directory) != (
+        record.host.address,
+        record.host.port,
+        record.directory,
+    ):
+        return []
+    states = target.states(services)
+    return states if all(s.ready for s in states) else []
 
 
 def _start_native(
@@ -235,6 +307,8 @@ def _start_native(
 def destroy_question(ctx: LabContext) -> str:
     """What `lab destroy` asks before it removes anything, naming what it would remove where."""
     state = LabState.load(ctx)
+    if state is None:
+        host_files_without_state(ctx, "`lab destroy` then removes the lab from the hosts")
     if state is not None and isinstance(state.target, NativeHosts):
         return (
             f"Stop {', '.join(state.services) or 'the services'} on {state.target.where}, remove their packages "
@@ -271,6 +345,8 @@ def destroy(ctx: LabContext) -> list[str]:
     """Remove containers, networks, volumes and the persistent data. Returns what was removed."""
     config = load_config(ctx)
     state = LabState.load(ctx)
+    if state is None:  # never a local `compose down` for a folder of native-host files
+        host_files_without_state(ctx, "`lab destroy` then removes the lab from the hosts")
     removed: list[str] = []
     if state is not None:
         with opened(ctx, config, state) as target:

@@ -37,6 +37,8 @@ class DockerRemote:
     host: SshTarget
     directory: str
     kind: Literal["docker-remote"] = "docker-remote"
+    #: the file holding the SSH user's sudo password (`--become-password-file`): its path, never the password
+    become_file: str = ""
 
     @property
     def where(self) -> str:
@@ -64,6 +66,8 @@ class LabState:
     images: dict[str, str] = field(default_factory=dict)
     config: dict[str, str] = field(default_factory=dict)  # secrets redacted
     compose: str = ""  # "v2 2.26.1": the variant and version that started it
+    #: a remote lab: the digest of the files (`ShipResult.digest`) its last successful `lab up` started it from
+    delivered: str = ""
     updated: float = 0.0
 
     @property
@@ -128,7 +132,9 @@ def _target(data: dict[str, Any]) -> TargetRecord:
     if kind == "docker-local":
         return DockerLocal()
     if kind == "docker-remote":
-        return DockerRemote(SshTarget(**raw["host"]), str(raw["directory"]))
+        return DockerRemote(
+            SshTarget(**raw["host"]), str(raw["directory"]), become_file=str(raw.get("become_file", ""))
+        )
     if kind == "host":
         return NativeHosts(str(raw["inventory"]))
     raise ValueError(f"unknown target kind {kind!r}")

@@ -41,21 +41,19 @@ BecomeFile = Annotated[
     Path | None,
     typer.Option(
         "--become-password-file",
-        help="File (mode 0600) holding the sudo password of the inventory users (default: $LAB_BECOME_PASSWORD_FILE).",
+        help="File (mode 0600) holding the SSH users' sudo password (default: $LAB_BECOME_PASSWORD_FILE).",
     ),
 ]
-AskBecome = Annotated[
-    bool, typer.Option("--ask-become-pass", "-K", help="Ask for the sudo password of the inventory users.")
-]
+AskBecome = Annotated[bool, typer.Option("--ask-become-pass", "-K", help="Ask for the SSH users' sudo password.")]
 
 
-def become_password(file: Path | None, ask: bool) -> Any:
+def become_password(file: Path | None, ask: bool, who: str = "the inventory users") -> Any:
     """The sudo password from a file or a prompt (`lab.host.become`), never from the command line."""
     import getpass
 
     from lab.host.become import load
 
-    return load(file, ask, lambda: getpass.getpass("sudo password for the inventory users: "))
+    return load(file, ask, lambda: getpass.getpass(f"sudo password for {who}: "))
 
 
 @app.command("up")
@@ -202,6 +200,8 @@ def prepare_docker_cmd(
         bool,
         typer.Option("--docker-group", help="Also add the SSH user (not root) to the docker group."),
     ] = False,
+    become_file: BecomeFile = None,
+    ask_become: AskBecome = False,
 ) -> None:
     """Install the Docker engine and compose from the distribution on HOST (idempotent, pyinfra);
     as a sudo user through sudo."""
@@ -209,7 +209,8 @@ def prepare_docker_cmd(
 
     lab = lab_context(ctx)
     target = parse_host(host, identity, inventory or lab.root / "inventory.ini", explicit=inventory is not None)
-    result = prepare_docker(lab, target, docker_group=docker_group, on_step=lambda m: note(m))
+    become = become_password(become_file, ask_become, target.label)
+    result = prepare_docker(lab, target, docker_group=docker_group, on_step=lambda m: note(m), become=become)
     console.print(
         f"{target.label}: Docker ready ({result.changed} change(s), {result.unchanged} unchanged) "
         f"in {result.seconds:.1f}s — {result.engine}",
@@ -225,9 +226,11 @@ def docker_up_cmd(
     host: Annotated[str, typer.Argument(help="Inventory host name or [USER@]HOST[:PORT].")],
     names: Stacks = None,
     identity: Identity = None,
+    become_file: BecomeFile = None,
+    ask_become: AskBecome = False,
 ) -> None:
     """Run the Docker lab on a remote host (same as `lab up --host HOST`) and print SSH tunnels."""
-    print_remote_up(lab_context(ctx), names or [], host, identity)
+    print_remote_up(lab_context(ctx), names or [], host, identity, become_password(become_file, ask_become, host))
 
 
 @app.command("tunnel")
@@ -274,13 +277,17 @@ def tunnel_cmd(
         raise UsageError(Problem("ssh (OpenSSH client) is not installed here", "install openssh-client")) from None
 
 
-def print_remote_up(lab: LabContext, names: list[str], host: str, identity: Path | None = None) -> None:
-    """`lab up --host`: ship, start, wait, then print the tunnel command of every UI."""
+def print_remote_up(
+    lab: LabContext, names: list[str], host: str, identity: Path | None = None, become: Any = None
+) -> None:
+    """`lab up --host`: ship, start, wait, then print the tunnel command of every UI.
+
+    `become`: the SSH user's sudo password (`lab.host.become.Become`), if its sudo asks for one."""
     from lab.cli.lifecycle import print_dry_run
     from lab.pipeline import up
     from lab.state import DockerRemote
 
-    result = up(lab, names, host=host, identity=identity, on_step=lambda m: note(m))
+    result = up(lab, names, host=host, identity=identity, on_step=lambda m: note(m), become=become)
     if print_dry_run(result):
         return
     assert isinstance(result.record, DockerRemote)

@@ -45,6 +45,14 @@ def up_cmd(
         "", "--host", help="Run on a remote Docker host over SSH: an inventory name or [USER@]HOST[:PORT]."
     ),
     identity: Path | None = typer.Option(None, "--identity", "-k", help="SSH private key file (with --host)."),
+    become_file: Path | None = typer.Option(
+        None,
+        "--become-password-file",
+        help="File (mode 0600) holding the remote SSH user's sudo password (default: $LAB_BECOME_PASSWORD_FILE).",
+    ),
+    ask_become: bool = typer.Option(
+        False, "--ask-become-pass", "-K", help="Ask for the remote SSH user's sudo password."
+    ),
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the images from the base image, without cache."),
     creds: bool = typer.Option(False, "--creds", help="Show passwords and tokens on the card (as `lab creds`)."),
 ) -> None:
@@ -55,12 +63,17 @@ def up_cmd(
     for line in notes:
         note(line)
     if host or _recorded_remote(lab):
-        from lab.cli.host import print_remote_up  # the remote Docker host target
+        from lab.cli.host import become_password, print_remote_up  # the remote Docker host target
 
-        print_remote_up(lab, names or [], host, identity)  # no --host: the recorded one
+        become = become_password(become_file, ask_become, host or "the remote host's SSH user")
+        print_remote_up(lab, names or [], host, identity, become)  # no --host: the recorded one
         return
     if identity:
         raise UsageError(Problem("--identity is for `lab up --host HOST`", "add --host, or leave out -k"))
+    if become_file or ask_become:
+        raise UsageError(
+            Problem("--become-password-file and -K are for `lab up --host HOST`", "add --host, or leave them out")
+        )
     started = time.monotonic()
     recorder = NoopRecorder(lab, config, names or [])
     with Live(console=err_console, transient=True, refresh_per_second=4) as live:

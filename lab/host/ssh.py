@@ -217,14 +217,30 @@ class SshRunner:
 
     `become`: run every command through `sudo -n` (an SSH user other than root that needs root
     on the host: the lab's folder under /opt, Docker without the `docker` group).
+    `become_password` (for a user whose sudo asks for one): `sudo -k -S -p ''` instead, with the
+    password as the first line on stdin (sudo reads it up to the newline and leaves the rest of
+    stdin to the command), so it appears on no command line and in no log.
     """
 
-    def __init__(self, target: SshTarget, known_hosts: Path, *, dry_run: bool = False, become: bool = False) -> None:
+    def __init__(
+        self,
+        target: SshTarget,
+        known_hosts: Path,
+        *,
+        dry_run: bool = False,
+        become: bool = False,
+        become_password: str | None = None,
+    ) -> None:
         self.target = target
         self.known_hosts = known_hosts
         self.dry_run = dry_run
         self.become = become
+        self.become_password = become_password
         self._client: paramiko.SSHClient | None = None
+
+    def _password_line(self) -> bytes:
+        """What goes on stdin before anything else: the sudo password, when sudo reads one."""
+        return f"{self.become_password}\n".encode() if self.become and self.become_password is not None else b""
 
     @property
     def where(self) -> str:
@@ -254,7 +270,9 @@ class SshRunner:
             line = f"sh -c {shlex.quote(script)} sh {line}"
         if cwd:
             line = f"cd {shlex.quote(str(cwd))} && {line}"
-        if self.become:  # the whole line as root: `cd` into a 0700 folder included
+        if self.become and self.become_password is not None:  # the password comes first on stdin
+            line = f"sudo -k -S -p '' -- sh -c {shlex.quote(line)}"
+        elif self.become:  # the whole line as root: `cd` into a 0700 folder included
             line = f"sudo -n -- sh -c {shlex.quote(line)}"
         return line
 
@@ -288,7 +306,7 @@ class SshRunner:
         line = self.command_line(args, env, cwd)
         log.debug("run on %s: %s", self.target.name, line)
         stdin, stdout, stderr = self.connection().exec_command(line, timeout=timeout or 120)
-        feed = "".join(f"{value}\n" for value in (env or {}).values()).encode()
+        feed = self._password_line() + "".join(f"{value}\n" for value in (env or {}).values()).encode()
         feed += input.encode() if isinstance(input, str) else (input or b"")
         if feed:
             stdin.write(feed)
@@ -312,7 +330,7 @@ class SshRunner:
     ) -> int:
         stdin, stdout, _ = self.connection().exec_command(self.command_line(args, env, cwd) + " 2>&1")
         try:
-            feed = "".join(f"{value}\n" for value in (env or {}).values()) + (input or "")
+            feed = self._password_line() + ("".join(f"{v}\n" for v in (env or {}).values()) + (input or "")).encode()
             if feed:
                 stdin.write(feed)
                 stdin.flush()

@@ -8,11 +8,15 @@ for labs that run there.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lab.config import LabConfig
 from lab.context import LabContext
 from lab.state import DockerLocal, DockerRemote, NativeHosts, TargetRecord
 from lab.targets.base import Target
+
+if TYPE_CHECKING:
+    from lab.host.become import Become
 
 
 def open_target(
@@ -22,11 +26,13 @@ def open_target(
     *,
     prefer: str | None = None,
     known_hosts: Path | None = None,
+    become: Become | None = None,
 ) -> Target:
     """The target a state record names, ready to drive (SSH sessions open on first use).
 
     `prefer`: the compose variant the lab was started with; `known_hosts`: the pinned host keys
-    to use (a scratch copy in a dry run, so it writes nothing under `.lab/`)."""
+    to use (a scratch copy in a dry run, so it writes nothing under `.lab/`); `become`: the sudo
+    password given now for a remote host's user (else `$LAB_BECOME_PASSWORD_FILE` or the recorded file)."""
     if isinstance(record, DockerRemote):
         from lab.targets.remote import RemoteDockerTarget
 
@@ -37,6 +43,7 @@ def open_target(
             config.env_values(),
             dry_run=ctx.dry_run,
             prefer=prefer,
+            become=become,
         )
     if isinstance(record, NativeHosts):
         from lab.targets.host import HostTarget

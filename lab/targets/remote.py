@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 from lab.catalog import load_catalog
 from lab.config import LabConfig
 from lab.context import LabContext
-from lab.errors import PreflightError, Problem, TargetError, UsageError
+from lab.errors import ConfigError, PreflightError, Problem, TargetError, UsageError
+from lab.host.become import ENV as BECOME_ENV
 from lab.host.inventory import SshTarget, load_inventory
 from lab.state import DockerRemote, TargetRecord
 from lab.targets.compose import Compose, detect_compose
@@ -32,6 +33,7 @@ from lab.targets.docker import ComposeTarget
 if TYPE_CHECKING:
     import paramiko
 
+    from lab.host.become import Become
     from lab.host.ssh import SshRunner
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -62,6 +64,13 @@ class ShipResult:
     removed: int
     bytes: int
     dry_run: bool = False
+    #: sha256 of every file wanted there (path and content): what a lab started from these files ran
+    digest: str = ""
+
+    @property
+    def nothing(self) -> bool:
+        """Nothing was sent nor removed: the host already had exactly these files."""
+        return not self.shipped and not self.removed and not self.dry_run
 
     def __str__(self) -> str:
         gone = f", {'would remove' if self.dry_run else 'removed'} {self.removed} stale" if self.removed else ""
@@ -142,14 +151,102 @@ def prepare_docker(
     *,
     docker_group: bool = False,
     on_step: Callable[[str], None] | None = None,
+    become: Become | None = None,
 ) -> PrepareResult:
     """Install docker.io and compose from the distribution, start and enable the engine; with
     `docker_group`, add the SSH user to the `docker` group. Idempotent (pyinfra over SSH).
 
-    An SSH user other than root needs passwordless sudo (checked first; every operation then runs
-    through sudo). Every failure is one TargetError: SSH, OS, sudo, the package install (pyinfra's
-    last error lines), or the engine not answering (with the engine's last log lines).
+    An SSH user other than root needs sudo: passwordless, or with the password of `become`
+    (checked first; every operation then runs through sudo). pyinfra would pass a sudo password
+    on the remote command line (`env PYINFRA_SUDO_PASSWORD=...`), so with a password the same
+    two steps run as shell commands over lab's own SSH session, the password on stdin. Every
+    failure is one error: SSH, OS, sudo, the package install (the last error lines), or the
+    engine not answering (with the engine's last log lines).
     """
+    from lab.host.ssh import SshRunner
+
+    step = on_step or (lambda _m: None)
+    started = time.monotonic()
+    root = target.user == "root"
+    step(f"connecting to {target.label}")
+    runner = SshRunner(target, ctx.known_hosts)  # a clear error before anything changes
+    try:
+        distro = _supported(runner.connection(), target)
+        if not root:
+            require_sudo(runner, target, "install the Docker engine", become)
+        has_systemd = runner.query(["test", "-d", "/run/systemd/system"]).ok
+    finally:
+        runner.close()
+    password = runner.become_password
+    if password is None:
+        failed, changed, unchanged = _install_with_pyinfra(ctx, target, distro, has_systemd, step)
+    runner = SshRunner(target, ctx.known_hosts, become=not root, become_password=password)
+    try:
+        if password is not None:
+            failed, changed, unchanged = _install_over_ssh(runner, distro, has_systemd, step)
+        if failed:
+            if not runner.query(["sh", "-c", "command -v dockerd"]).ok:
+                raise TargetError(
+                    Problem(
+                        f"installing docker.io on {target.label} failed: {failed}",
+                        "check the host's apt sources and network (`lab -v host prepare-docker` shows more)",
+                    )
+                )
+            raise TargetError(_engine_problem(runner, target, has_systemd, "does not start"))
+        if not has_systemd and not runner.query(["docker", "info"]).ok:
+            step("starting dockerd (the host has no systemd)")
+            runner.query(["sh", "-c", "nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &"])
+            changed += 1
+        engine = _wait_engine(runner, target, has_systemd)
+        if docker_group and not root:
+            if "docker" in runner.query(["id", "-nG", target.user]).stdout.split():
+                unchanged += 1
+            else:
+                step(f"adding {target.user} to the docker group")
+                runner.run(["usermod", "-aG", "docker", target.user], hint="add the user by hand: usermod -aG docker")
+                changed += 1
+    finally:
+        runner.close()
+    return PrepareResult(changed=changed, unchanged=unchanged, seconds=time.monotonic() - started, engine=engine)
+
+
+def _install_over_ssh(
+    runner: SshRunner, distro: str, has_systemd: bool, step: Callable[[str], None]
+) -> tuple[str, int, int]:
+    """pyinfra's two operations as commands (for a sudo password on stdin): (failure, changed, unchanged)."""
+    packages = ["docker.io", _COMPOSE_PACKAGE[distro]]
+    changed = unchanged = 0
+    listed = runner.query(["dpkg-query", "-W", "-f", "${Status}\n", *packages], timeout=60).stdout
+    if listed.count("install ok installed") == len(packages):
+        unchanged += 1
+    else:
+        step(f"installing {' and '.join(packages)} from the distribution")
+        script = (
+            "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && "
+            "apt-get install -y -qq --no-install-recommends " + " ".join(packages)
+        )
+        r = runner.query(["sh", "-c", script], timeout=1800)
+        if not r.ok:
+            lines = [line.strip() for line in (r.stderr or r.stdout).splitlines() if line.strip()]
+            return " / ".join(lines[-3:]) or f"apt-get exited {r.returncode}", changed, unchanged
+        changed += 1
+    if has_systemd:
+        state = runner.query(["sh", "-c", "systemctl is-enabled docker && systemctl is-active docker"], timeout=60)
+        if state.ok:
+            unchanged += 1
+        else:
+            r = runner.query(["systemctl", "enable", "--now", "docker"], timeout=300)
+            if not r.ok:
+                lines = (r.stderr or r.stdout).strip().splitlines() or ["systemctl enable --now docker failed"]
+                return lines[-1], changed, unchanged
+            changed += 1
+    return "", changed, unchanged
+
+
+def _install_with_pyinfra(
+    ctx: LabContext, target: SshTarget, distro: str, has_systemd: bool, step: Callable[[str], None]
+) -> tuple[str, int, int]:
+    """Ensure the packages and the running engine with pyinfra: (failure, changed, unchanged)."""
     from pyinfra.api import Config, Inventory, State
     from pyinfra.api.connect import connect_all, disconnect_all
     from pyinfra.api.exceptions import PyinfraError
@@ -157,20 +254,7 @@ def prepare_docker(
     from pyinfra.api.operations import run_ops
     from pyinfra.operations import apt
 
-    from lab.host.ssh import SshRunner
-
-    step = on_step or (lambda _m: None)
-    started = time.monotonic()
     become = target.user != "root"
-    step(f"connecting to {target.label}")
-    runner = SshRunner(target, ctx.known_hosts)  # a clear error before anything changes
-    try:
-        distro = _supported(runner.connection(), target)
-        if become:
-            require_sudo(runner, target, "install the Docker engine")
-        has_systemd = runner.query(["test", "-d", "/run/systemd/system"]).ok
-    finally:
-        runner.close()
     data: dict[str, object] = {
         "ssh_port": target.port,
         "ssh_user": target.user,
@@ -227,32 +311,7 @@ def prepare_docker(
         pyinfra_log.propagate = propagate
         with contextlib.suppress(Exception):
             disconnect_all(state)
-    runner = SshRunner(target, ctx.known_hosts, become=become)
-    try:
-        if failed:
-            if not runner.query(["sh", "-c", "command -v dockerd"]).ok:
-                raise TargetError(
-                    Problem(
-                        f"installing docker.io on {target.label} failed: {failed}",
-                        "check the host's apt sources and network (`lab -v host prepare-docker` shows more)",
-                    )
-                )
-            raise TargetError(_engine_problem(runner, target, has_systemd, "does not start"))
-        if not has_systemd and not runner.query(["docker", "info"]).ok:
-            step("starting dockerd (the host has no systemd)")
-            runner.query(["sh", "-c", "nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &"])
-            changed += 1
-        engine = _wait_engine(runner, target, has_systemd)
-        if docker_group and become:
-            if "docker" in runner.query(["id", "-nG", target.user]).stdout.split():
-                unchanged += 1
-            else:
-                step(f"adding {target.user} to the docker group")
-                runner.run(["usermod", "-aG", "docker", target.user], hint="add the user by hand: usermod -aG docker")
-                changed += 1
-    finally:
-        runner.close()
-    return PrepareResult(changed=changed, unchanged=unchanged, seconds=time.monotonic() - started, engine=engine)
+    return failed, changed, unchanged
 
 
 class _PyinfraErrors(logging.Handler):
@@ -291,25 +350,64 @@ def _engine_problem(runner: SshRunner, target: SshTarget, has_systemd: bool, wha
     )
 
 
-def require_sudo(runner: SshRunner, target: SshTarget, why: str) -> None:
-    """Raise one TargetError unless `target.user` may `sudo` without a password; say which of
-    "no sudo at all" and "sudo needs a password" it is."""
+def require_sudo(
+    runner: SshRunner, target: SshTarget, why: str, become: Become | Callable[[], Become] | None = None
+) -> None:
+    """Make `runner` able to become root as `target.user`, or raise one error saying which of
+    "no sudo at all", "sudo needs a password" (none given) and "the password is wrong" it is.
+
+    Passwordless sudo is used as it is (no password is ever sent then); otherwise the password
+    of `become` is tried once (`sudo -k -S`, on stdin) and, when sudo takes it, kept in the
+    runner for every later command (`become` may be a callable: it is only read then). A missing
+    or rejected password is a ConfigError (exit 2)."""
     r = runner.query(["sh", "-c", "command -v sudo >/dev/null || exit 127; sudo -n true"], timeout=30)
     if r.ok:
         return
     user = target.user
     if r.returncode == 127:
         what, fix = "sudo is not installed", f"log in as root, or install sudo and allow {user} to use it"
-    elif "password" in (r.stderr + r.stdout).lower():
-        groups = set(runner.query(["id", "-nG"], timeout=30).stdout.split())
-        what = "sudo asks for a password" + (
-            "" if groups & {"sudo", "admin", "wheel"} else f" ({user} is in no sudo group: it may not use sudo at all)"
-        )
-        fix = f"allow {user} passwordless sudo (`{user} ALL=(ALL) NOPASSWD:ALL` in /etc/sudoers.d/), or log in as root"
-    else:
+        raise TargetError(Problem(f"{user} on {target.label} needs root to {why}, but {what}", fix))
+    if "password" not in (r.stderr + r.stdout).lower():
         what = "it may not use sudo"
         fix = f"add {user} to the sudo group with passwordless sudo, or log in as root"
-    raise TargetError(Problem(f"{user} on {target.label} needs root to {why}, but {what}", fix))
+        raise TargetError(Problem(f"{user} on {target.label} needs root to {why}, but {what}", fix))
+    groups = set(runner.query(["id", "-nG"], timeout=30).stdout.split())
+    no_group = "" if groups & {"sudo", "admin", "wheel"} else f" ({user} is in no sudo group: it may not use sudo)"
+    if callable(become):
+        become = become()
+    password = become.password if become is not None else None
+    if password is None:
+        raise ConfigError(
+            Problem(
+                f"{user} on {target.label} needs root to {why}, but sudo asks for a password{no_group}",
+                f"give it: --become-password-file FILE (mode 0600; or ${BECOME_ENV}) or -K to type it; "
+                f"or allow {user} passwordless sudo (`{user} ALL=(ALL) NOPASSWD:ALL` in /etc/sudoers.d/); "
+                "nothing was changed or shipped",
+            )
+        )
+    check = runner.query(["sh", "-c", "sudo -k -S -p '' true"], input=f"{password}\n", timeout=30)
+    if not check.ok:
+        source = f"the password in {become.file}" if become and become.file else "the password typed"
+        raise ConfigError(
+            Problem(
+                f"sudo on {target.label} rejected {source} for {user}{no_group}",
+                "check the password (first line of the file), then retry; nothing was changed or shipped",
+            )
+        )
+    runner.become_password = password
+
+
+def recorded_become(record: DockerRemote, given: Become | None = None) -> Become:
+    """The sudo password for a remote lab's host: the one given now (file, $LAB_BECOME_PASSWORD_FILE
+    or prompt), else the file whose path `lab up --host` recorded; none when neither."""
+    from lab.host import become
+
+    if given is not None and given.password is not None:
+        return given
+    found = become.load()  # $LAB_BECOME_PASSWORD_FILE
+    if found.password is None and record.become_file:
+        found = become.from_file(Path(record.become_file))
+    return found
 
 
 def _wait_engine(runner: SshRunner, target: SshTarget, has_systemd: bool, timeout: float = 60) -> str:
@@ -443,17 +541,21 @@ class RemoteDockerTarget(ComposeTarget):
         *,
         dry_run: bool = False,
         prefer: str | None = None,
+        become: Become | None = None,
     ) -> RemoteDockerTarget:
         """Connect (one clear line when the host cannot be reached), check the OS and, for an SSH
-        user other than root, that it may `sudo` without a password (every command then runs
-        through `sudo -n`)."""
+        user other than root, that it may become root: passwordless (every command then runs
+        through `sudo -n`) or with the password of `become` (else the recorded file's, see
+        `recorded_become`), which sudo then reads from stdin before each command."""
         from lab.host.ssh import SshRunner
 
         runner = SshRunner(record.host, known_hosts, dry_run=dry_run)
         try:
             _supported(runner.connection(), record.host)
             if record.host.user != "root":
-                require_sudo(runner, record.host, "run the lab under " + REMOTE_ROOT)
+                require_sudo(
+                    runner, record.host, "run the lab under " + REMOTE_ROOT, lambda: recorded_become(record, become)
+                )
                 runner.become = True
             return cls(record, project, runner, env, prefer)
         except BaseException:
@@ -503,7 +605,12 @@ class RemoteDockerTarget(ComposeTarget):
                 _tar(changed) if changed else b"",
                 hint=f"check that {self.host.user} can write {REMOTE_ROOT} on the host (root or sudo)",
             )
-        return ShipResult(len(changed), len(wanted), len(stale), size, dry_run=self.ssh.dry_run)
+        digest = hashlib.sha256(
+            "".join(
+                f"{rel}\0{hashlib.sha256(data).hexdigest()}\n" for rel, (data, _) in sorted(wanted.items())
+            ).encode()
+        ).hexdigest()
+        return ShipResult(len(changed), len(wanted), len(stale), size, dry_run=self.ssh.dry_run, digest=digest)
 
     def _manifest(self) -> dict[str, str]:
         """{path relative to the lab's folder: sha256} of `.lab/*` and `lab.env` there ({} if none)."""

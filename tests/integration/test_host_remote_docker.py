@@ -8,7 +8,9 @@ every probe that passes went through SSH.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shlex
 import shutil
@@ -240,6 +242,10 @@ def test_second_up_recreates_nothing(remote_lab: RemoteLab) -> None:
     again = lab(remote_lab.dir, "host", "docker-up", "ci")
     assert again.returncode == 0, again.stderr[-2000:]
     after = remote_lab.containers()
+    # nothing shipped or built, every service healthy: no `compose up` at all (it used to run every
+    # time). Edits to lab/ while the module runs change the scim/viewer images and take the full run.
+    assert "shipped 0 of" in again.stderr and "compose up skipped" in again.stderr, again.stderr[-3000:]
+    assert "starting services" not in again.stderr and "waiting for health checks" not in again.stderr
     assert set(after) == set(before)
     kept = [svc for svc in before if before[svc][1] == after[svc][1]]
     assert kept, "every image changed between two runs"
@@ -472,27 +478,105 @@ def test_prepare_docker_as_a_sudo_user_installs_then_shows_why_the_engine_fails(
     assert bare_host.exec("test", "-e", "/opt/okta-lab").returncode == 1  # nothing reached the host
 
 
-def test_sudo_that_asks_for_a_password_is_one_line_before_any_change(bare_host: TestHost, tmp_path: Path) -> None:
+def _password_file(path: Path, password: str) -> Path:
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def test_sudo_password_missing_or_wrong_is_one_line_exit_2_and_nothing_shipped(
+    bare_host: TestHost, tmp_path: Path
+) -> None:
+    """The test host's password-sudo user: no password given, or a wrong one (file or
+    $LAB_BECOME_PASSWORD_FILE), is one line and exit 2 before anything changes; the right one
+    gets through sudo (the engine check, which fails in this container, then runs as root)."""
     user = bare_host.add_sudo_user("pwsudo", "a-Passw0rd")
-    r = lab(tmp_path, "host", "prepare-docker", f"pwsudo@127.0.0.1:{user.ssh_port}", "-k", str(user.key_file))
-    assert r.returncode == 1, r.stdout + r.stderr
+    spec, key = f"pwsudo@127.0.0.1:{user.ssh_port}", str(user.key_file)
+    r = lab(tmp_path, "host", "prepare-docker", spec, "-k", key)
+    assert r.returncode == 2, r.stdout + r.stderr
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "sudo asks for a password" in errors[0], r.stderr
-    assert "NOPASSWD" in r.stderr and "Traceback" not in r.stderr
+    assert "--become-password-file" in r.stderr and "Traceback" not in r.stderr
+    wrong = _password_file(tmp_path / "wrong.pw", "not-the-Passw0rd")
+    d = write_lab(tmp_path / "lab", "", LAB_BIND="127.0.0.1")
+    for extra, env in ((["--become-password-file", str(wrong)], {}), ([], {"LAB_BECOME_PASSWORD_FILE": str(wrong)})):
+        up = subprocess.run(
+            [sys.executable, "-m", "lab", "-C", str(d), "up", "--host", spec, "-k", key, *extra, "ldap"],
+            capture_output=True, text=True, check=False, timeout=300, env={**os.environ, **env},
+        )  # fmt: skip
+        assert up.returncode == 2, up.stdout + up.stderr
+        errors = [line for line in up.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and f"rejected the password in {wrong}" in errors[0], up.stderr
+        assert "not-the-Passw0rd" not in up.stdout + up.stderr and "Traceback" not in up.stderr
+    assert bare_host.exec("test", "-e", "/opt/okta-lab").returncode == 1  # nothing was shipped
+    assert not (d / ".lab" / "lab.json").exists()
+    good = ["--become-password-file", str(_password_file(tmp_path / "good.pw", "a-Passw0rd"))]
+    prep = lab(tmp_path, "host", "prepare-docker", spec, "-k", key, *good, timeout=1500)  # apt through sudo -S
+    assert prep.returncode == 1 and "the Docker engine on" in prep.stderr, prep.stdout + prep.stderr
+    assert bare_host.exec("dpkg-query", "-W", "-f", "${Status}", "docker.io").stdout == "install ok installed"
+    up = lab(d, "up", "--host", spec, "-k", key, *good, "ldap", timeout=300)
+    assert up.returncode == 1 and "does not answer" in up.stderr, up.stdout + up.stderr  # past sudo, as root
+    assert "a-Passw0rd" not in prep.stdout + prep.stderr + up.stdout + up.stderr
 
 
 @pytest.fixture(scope="module")
-def local_sudo_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalSshd, str]]:
-    """A passwordless-sudo login on this machine (as `ubuntu` on a cloud image), reached through a
-    private sshd that also reads ~/.ssh/authorized_keys; removed at the end."""
+def local_password_sudo_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalSshd, str]]:
+    """A login on this machine whose sudo asks for its password ("pw-Sudo 1")."""
     require_docker()
+    with _local_login(tmp_path_factory.mktemp("sshd-pwsudo"), "pw-Sudo 1") as login:
+        yield login
+
+
+def test_up_with_password_sudo_runs_the_lab_and_records_only_the_file(
+    local_password_sudo_user: tuple[LocalSshd, str], tmp_path: Path
+) -> None:
+    """`lab up --host` with --become-password-file: the lab starts through `sudo -S` (the
+    password on stdin, on no command line); the state records the file's path; later commands
+    (status, a resumed no-op `lab up`, destroy) use sudo with that file."""
+    server, user = local_password_sudo_user
+    project = f"pwsudolab{free_port()}"
+    remote = Path(f"/opt/okta-lab/{project}")
+    ports = {k: str(free_port()) for k in port_keys()}
+    d = write_lab(tmp_path / "lab", "", LAB_BIND="127.0.0.1", LAB_PROJECT=project, **ports)
+    pw = _password_file(tmp_path / "sudo.pw", "pw-Sudo 1")
+    spec = f"{user}@127.0.0.1:{server.port}"
+    try:
+        up = lab(d, "up", "--host", spec, "-k", str(server.key_file), "--become-password-file", str(pw), "ldap")
+        assert up.returncode == 0, (up.stdout + up.stderr)[-3000:]
+        assert (remote / "lab.env").stat().st_uid == 0  # written as root
+        state = (d / ".lab" / "lab.json").read_text()
+        assert json.loads(state)["target"]["become_file"] == str(pw.resolve())
+        assert "pw-Sudo 1" not in state + up.stdout + up.stderr
+        status = lab(d, "status", "--json", timeout=120)
+        assert status.returncode == 0, status.stderr
+        assert {s["service"] for s in json.loads(status.stdout)["services"]} >= {"openldap", "ldap-ui"}
+        destroy = lab(d, "destroy", "--yes", timeout=600)
+        assert destroy.returncode == 0, destroy.stderr
+        assert not remote.exists()
+    finally:
+        _down(project, remote)
+
+
+def _down(project: str, remote: Path) -> None:
+    if remote.is_dir():
+        compose = shutil.which("docker-compose") or "docker-compose"
+        subprocess.run(
+            [compose, "-p", project, "-f", f"{remote}/.lab/compose.yml", "down", "-v"], capture_output=True, check=False
+        )
+        shutil.rmtree(remote, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _local_login(directory: Path, password: str | None) -> Iterator[tuple[LocalSshd, str]]:
+    """A non-root login on this machine reached through a private sshd that also reads
+    ~/.ssh/authorized_keys; sudo without a password (as `ubuntu` on a cloud image), or with
+    `password` (an account password and a plain `ALL` rule: sudo asks for it). Removed after."""
     if not shutil.which("sudo"):
         r = subprocess.run(["apt-get", "install", "-y", "-qq", "sudo"], capture_output=True, text=True, check=False)
         if r.returncode != 0:
-            pytest.fail(f"sudo is needed for the sudo-user test: {r.stderr[-300:]}")
-    d = tmp_path_factory.mktemp("sshd-sudo")
+            pytest.fail(f"sudo is needed for the sudo-user tests: {r.stderr[-300:]}")
     name = f"labsudo{free_port()}"
-    key = make_key(d)
+    key = make_key(directory)
     rule = Path(f"/etc/sudoers.d/90-{name}")
     subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", name], check=True)
     try:
@@ -500,13 +584,23 @@ def local_sudo_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
         home.mkdir(mode=0o700)
         (home / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
         subprocess.run(["chown", "-R", f"{name}:{name}", str(home)], check=True)
-        rule.write_text(f"{name} ALL=(ALL:ALL) NOPASSWD: ALL\n")
+        if password is not None:
+            subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True)
+        rule.write_text(f"{name} ALL=(ALL:ALL) {'NOPASSWD: ' if password is None else ''}ALL\n")
         rule.chmod(0o440)
-        with local_sshd(d, [f"AuthorizedKeysFile={d / 'authorized_keys'} .ssh/authorized_keys"]) as server:
-            yield server, name
+        with local_sshd(directory, [f"AuthorizedKeysFile={directory / 'authorized_keys'} .ssh/authorized_keys"]) as s:
+            yield s, name
     finally:
         rule.unlink(missing_ok=True)
         subprocess.run(["userdel", "-r", name], capture_output=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def local_sudo_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalSshd, str]]:
+    """A passwordless-sudo login on this machine (as `ubuntu` on a cloud image)."""
+    require_docker()
+    with _local_login(tmp_path_factory.mktemp("sshd-sudo"), None) as login:
+        yield login
 
 
 def test_up_as_a_sudo_user_runs_the_lab_through_sudo(local_sudo_user: tuple[LocalSshd, str], tmp_path: Path) -> None:

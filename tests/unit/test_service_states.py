@@ -146,3 +146,16 @@ def test_dry_run_shows_changes_and_runs_queries(tmp_path: Path) -> None:
 
     assert detect_compose(runner).variant == "v2"  # type: ignore[arg-type]
     assert ssh.commands == ["docker compose version --short"]
+
+
+def test_sudo_password_goes_first_on_stdin_never_on_the_command_line(tmp_path: Path) -> None:
+    """`sudo -k -S -p ''` reads the password up to its newline; the env values and input follow."""
+    runner, ssh = _runner(tmp_path, _Stream(b"ok\n"))
+    runner.become, runner.become_password = True, "pw with 'quotes'"  # type: ignore[attr-defined]
+    runner.query(["docker", "ps"], env={"SECRET": "s3"}, input="tail")  # type: ignore[attr-defined]
+    assert ssh.commands[0].startswith("sudo -k -S -p '' -- sh -c ")
+    assert "pw with" not in ssh.commands[0] and "s3" not in ssh.commands[0]
+    assert ssh.stdin.written == "pw with 'quotes'\ns3\ntail"
+    runner.become_password = None  # type: ignore[attr-defined]
+    runner.query(["docker", "ps"])  # type: ignore[attr-defined]
+    assert ssh.commands[1].startswith("sudo -n -- sh -c ") and ssh.stdin.written.endswith("tail")
