@@ -3,8 +3,8 @@
 A real uvicorn server on 127.0.0.1 serves seeded recordings (30 SSH ones and one RDP video encoded
 here with PyAV, as `sft session-logs export` writes them: VP8 in Matroska); the tests log in,
 filter the list, play the SSH recording and the RDP video and watch both advance, open the
-dashboard, search inside the sessions and open the player at a hit, and leave screenshots in
-tests/artifacts/.
+dashboard, search inside the sessions and open the player at a hit, use the time-range presets in
+another time zone, switch the theme, resize columns, and leave screenshots in tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -335,6 +337,132 @@ def test_search_opens_the_player_at_the_hit(server: str, page: object) -> None:
     assert pg.locator(".ap-marker-container").count() == 1  # the hit, on the progress bar  # type: ignore[attr-defined]
     pg.screenshot(path=str(ARTIFACTS / "viewer-search-hit.png"), full_page=True)  # type: ignore[attr-defined]
     assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]
+
+
+ZONE = "America/New_York"  # the browser's zone in the range test, not the machine's
+
+
+def started_times(pg: object) -> list[datetime]:
+    cells = pg.locator("table.sessions tbody tr td:first-child").all_inner_texts()  # type: ignore[attr-defined]
+    return [datetime.strptime(c, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC) for c in cells if c[:2] == "20"]
+
+
+def test_time_range_presets_in_the_browser_zone(server: str, page: object) -> None:
+    """Presets fill from/to in the browser's zone (New York here), show UTC, and filter exactly."""
+    pg = page  # type: ignore[assignment]
+    context = pg.context.browser.new_context(timezone_id=ZONE, viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
+    try:
+        context.add_cookies(pg.context.cookies())  # type: ignore[attr-defined]
+        other = context.new_page()
+        problems: list[str] = []
+        other.on("console", lambda m: m.type == "error" and problems.append(m.text))
+        other.on("pageerror", lambda e: problems.append(str(e)))
+        other.goto(f"{server}/sessions?per_page=100")
+        assert other.inner_text("#tz-name") == ZONE
+        local = datetime.now(ZoneInfo(ZONE))
+        expected = {  # (from, to) as the presets compute them, in New York
+            "today": (local.replace(hour=0, minute=0), local.replace(hour=23, minute=59)),
+            "yesterday": ((local - timedelta(days=1)).replace(hour=0, minute=0),
+                          (local - timedelta(days=1)).replace(hour=23, minute=59)),
+            "7d": ((local - timedelta(days=6)).replace(hour=0, minute=0), local.replace(hour=23, minute=59)),
+            "30d": ((local - timedelta(days=29)).replace(hour=0, minute=0), local.replace(hour=23, minute=59)),
+            "year": (local.replace(month=1, day=1, hour=0, minute=0),
+                     local.replace(month=12, day=31, hour=23, minute=59)),
+        }  # fmt: skip
+        for preset, (first, last) in expected.items():
+            other.click(f'button[data-preset="{preset}"]')
+            other.wait_for_url(f"**from={quote(first.strftime('%Y-%m-%dT%H:%M'))}**")
+            assert f"tz={quote(ZONE, safe='')}" in other.url
+            assert other.input_value("#from") == first.strftime("%Y-%m-%dT%H:%M")
+            assert other.input_value("#to") == last.strftime("%Y-%m-%dT%H:%M")
+            lo, hi = first.astimezone(UTC), last.astimezone(UTC) + timedelta(minutes=1)
+            assert other.inner_text("#from-utc") == "= " + lo.strftime("%Y-%m-%d %H:%M UTC")
+            assert other.inner_text("#to-utc") == "= " + last.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            shown = started_times(other)
+            assert all(lo <= t < hi for t in shown), (preset, shown)
+            bounds = {"from": lo.isoformat(), "to": (hi - timedelta(microseconds=1)).isoformat()}
+            jar = {c["name"]: c["value"] for c in context.cookies()}
+            api = httpx.get(f"{server}/api/v1/recordings", cookies=jar, params=bounds)
+            count = int(other.inner_text("#result-count").split()[0])
+            assert api.status_code == 200 and api.json()["total"] == count, (preset, api.text[:300])
+        assert int(other.inner_text("#result-count").split()[0]) > 0  # this year holds the seeded sessions
+        other.click("button[data-preset=hour]")
+        other.wait_for_url("**tz=**")
+        first = datetime.strptime(other.input_value("#from"), "%Y-%m-%dT%H:%M")
+        last = datetime.strptime(other.input_value("#to"), "%Y-%m-%dT%H:%M")
+        assert last - first == timedelta(hours=1)
+        other.fill("#from", "2026-06-01T08:15")  # typing updates the UTC equivalent (EDT, -4 h)
+        assert other.inner_text("#from-utc") == "= 2026-06-01 12:15 UTC"
+        other.screenshot(path=str(ARTIFACTS / "viewer-time-range.png"), full_page=True)
+        assert problems == []
+    finally:
+        context.close()
+
+
+def colours(pg: object) -> tuple[str, str]:
+    got = pg.evaluate("(() => { const s = getComputedStyle(document.body); return [s.backgroundColor, s.color]; })()")  # type: ignore[attr-defined]
+    return got[0], got[1]
+
+
+def test_theme_toggle_persists(server: str, page: object) -> None:
+    """Light, dark and auto (the system's preference) change the computed colours; the choice persists."""
+    pg = page  # type: ignore[assignment]
+    pg.problems.clear()  # type: ignore[attr-defined]
+    pg.emulate_media(color_scheme="light")  # type: ignore[attr-defined]
+    pg.goto(f"{server}/")  # type: ignore[attr-defined]
+    assert pg.input_value("#theme") == "auto"  # type: ignore[attr-defined]
+    light = colours(pg)
+    assert light == ("rgb(246, 247, 249)", "rgb(29, 35, 42)")
+    pg.select_option("#theme", "dark")  # type: ignore[attr-defined]
+    dark = colours(pg)
+    assert dark == ("rgb(17, 21, 26)", "rgb(227, 231, 236)")
+    pg.goto(f"{server}/sessions")  # type: ignore[attr-defined]
+    assert colours(pg) == dark and pg.input_value("#theme") == "dark"  # type: ignore[attr-defined]
+    pg.goto(f"{server}/")  # type: ignore[attr-defined]
+    pg.screenshot(path=str(ARTIFACTS / "viewer-dark.png"), full_page=True)  # type: ignore[attr-defined]
+    pg.select_option("#theme", "auto")  # type: ignore[attr-defined]
+    assert colours(pg) == light  # auto, and the system prefers light
+    pg.emulate_media(color_scheme="dark")  # type: ignore[attr-defined]
+    assert colours(pg) == dark
+    pg.select_option("#theme", "light")  # type: ignore[attr-defined]
+    assert colours(pg) == light  # an explicit choice beats the system's
+    pg.reload()  # type: ignore[attr-defined]
+    assert colours(pg) == light and pg.input_value("#theme") == "light"  # type: ignore[attr-defined]
+    pg.select_option("#theme", "auto")  # type: ignore[attr-defined]
+    pg.emulate_media(color_scheme="light")  # type: ignore[attr-defined]
+    assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]
+
+
+def test_columns_resize_and_page_size(server: str, page: object) -> None:
+    """Drag a column's handle: it widens and keeps its width on the next page; any page size 1-100."""
+    pg = page  # type: ignore[assignment]
+    pg.problems.clear()  # type: ignore[attr-defined]
+    pg.goto(f"{server}/sessions")  # type: ignore[attr-defined]
+    pg.fill("#per-page", "13")  # type: ignore[attr-defined]
+    pg.click("form.filters button[type=submit]")  # type: ignore[attr-defined]
+    pg.wait_for_url("**per_page=13**")  # type: ignore[attr-defined]
+    assert pg.locator("table.sessions tbody tr").count() == 13  # type: ignore[attr-defined]
+    head = pg.locator("th[data-col=team]")  # type: ignore[attr-defined]
+    before = head.bounding_box()
+    grip = head.locator(".grip").bounding_box()
+    x, y = grip["x"] + grip["width"] / 2, grip["y"] + grip["height"] / 2
+    pg.mouse.move(x, y)  # type: ignore[attr-defined]
+    pg.mouse.down()  # type: ignore[attr-defined]
+    pg.mouse.move(x + 120, y, steps=5)  # type: ignore[attr-defined]
+    pg.mouse.up()  # type: ignore[attr-defined]
+    after = head.bounding_box()
+    assert after["width"] == pytest.approx(before["width"] + 120, abs=3)
+    pg.click("a[rel=next]")  # type: ignore[attr-defined]
+    pg.wait_for_url("**page=2**")  # type: ignore[attr-defined]
+    assert pg.locator("th[data-col=team]").bounding_box()["width"] == pytest.approx(after["width"], abs=1)  # type: ignore[attr-defined]
+    assert "per_page=13" in pg.url and pg.locator("table.sessions tbody tr").count() == 13  # type: ignore[attr-defined]
+    pg.screenshot(path=str(ARTIFACTS / "viewer-columns.png"), full_page=True)  # type: ignore[attr-defined]
+    pg.locator("th[data-col=team] .grip").dblclick()  # type: ignore[attr-defined]
+    assert pg.evaluate("localStorage.getItem('lab-viewer-columns')") is None  # type: ignore[attr-defined]
+    pg.goto(f"{server}/sessions?per_page=500")  # type: ignore[attr-defined]
+    assert "per_page must be a whole number from 1 to 100" in pg.inner_text("main")  # type: ignore[attr-defined]
+    assert pg.input_value("#per-page") == "50"  # type: ignore[attr-defined]
+    assert pg.problems == []  # type: ignore[attr-defined]
 
 
 def test_logout_then_old_cookie_refused(server: str, page: object) -> None:
