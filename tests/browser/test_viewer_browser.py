@@ -29,7 +29,7 @@ from lab.settings.viewer import ViewerSettings
 from lab.viewer.app import create_app
 from lab.viewer.assets import fetch_player
 from lab.viewer.seed import seed
-from lab.viewer.storage import LocalStorage
+from lab.viewer.storage import LocalStorage, StoredObject
 from tests.unit.test_viewer_edges import CASTS, V2
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -244,7 +244,7 @@ def test_graph(server: str, page: object) -> None:
     pg = page  # type: ignore[assignment]
     pg.goto(f"{server}/graph")  # type: ignore[attr-defined]
     assert pg.locator("svg.graph rect").count() >= 3 + 6 + 14  # type: ignore[attr-defined]
-    pg.screenshot(path=str(ARTIFACTS / "viewer-graph.png"), full_page=True)  # type: ignore[attr-defined]
+    pg.screenshot(path=str(ARTIFACTS / "viewer-graph-static.png"), full_page=True)  # type: ignore[attr-defined]
 
 
 def play_cast(pg: object, server: str, rid: str, above: float = 0.5) -> float:
@@ -337,6 +337,122 @@ def test_search_opens_the_player_at_the_hit(server: str, page: object) -> None:
     assert pg.locator(".ap-marker-container").count() == 1  # the hit, on the progress bar  # type: ignore[attr-defined]
     pg.screenshot(path=str(ARTIFACTS / "viewer-search-hit.png"), full_page=True)  # type: ignore[attr-defined]
     assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]
+
+
+def node_point(pg: object, node_id: str) -> tuple[float, float]:
+    """Where a cytoscape node is drawn on the page (its canvas has no DOM node to click)."""
+    box = pg.locator("#cy").bounding_box()  # type: ignore[attr-defined]
+    at = pg.evaluate(
+        f"(() => {{ const p = labGraph.getElementById('{node_id}').renderedPosition(); return [p.x, p.y]; }})()"
+    )  # type: ignore[attr-defined]
+    return box["x"] + at[0], box["y"] + at[1]
+
+
+def test_interactive_graph(server: str, page: object) -> None:
+    """Cytoscape under the CSP: collapse/expand, a pop-up with counts and a list link, search, zoom."""
+    pg = page  # type: ignore[assignment]
+    pg.problems.clear()  # type: ignore[attr-defined]
+    pg.goto(f"{server}/graph")  # type: ignore[attr-defined]
+    pg.click("#explore")  # type: ignore[attr-defined]
+    pg.wait_for_selector("#cy[data-ready]", state="attached", timeout=15000)  # type: ignore[attr-defined]
+    everything = int(pg.get_attribute("#cy", "data-nodes"))  # type: ignore[attr-defined]
+    assert everything >= 5 + 8 + 17  # small: drawn expanded (teams, projects, servers)
+    pg.screenshot(path=str(ARTIFACTS / "viewer-graph.png"), full_page=True)  # type: ignore[attr-defined]
+    team = pg.evaluate("labGraph.nodes('.team').filter(n => n.data('text').startsWith('rebel-dev')).id()")  # type: ignore[attr-defined]
+    pg.mouse.click(*node_point(pg, team))  # type: ignore[attr-defined]
+    collapsed = int(pg.get_attribute("#cy", "data-nodes"))  # type: ignore[attr-defined]
+    assert collapsed < everything  # its projects and servers folded away
+    assert pg.inner_text("#graph-pop h3") == "rebel-dev"  # type: ignore[attr-defined]
+    assert "12 sessions" in pg.inner_text("#graph-pop")  # type: ignore[attr-defined]
+    assert pg.get_attribute("#graph-pop a.list-link", "href") == "/sessions?team=rebel-dev"  # type: ignore[attr-defined]
+    pg.mouse.click(*node_point(pg, team))  # type: ignore[attr-defined]
+    assert int(pg.get_attribute("#cy", "data-nodes")) == everything  # expanded again  # type: ignore[attr-defined]
+    pg.click("#collapse-all")  # type: ignore[attr-defined]
+    assert int(pg.get_attribute("#cy", "data-nodes")) == 5 + 8  # type: ignore[attr-defined]
+    pg.fill("#graph-query", "ldap-01")  # type: ignore[attr-defined]
+    pg.click("#graph-search button[type=submit]")  # type: ignore[attr-defined]
+    assert "match 1 of 1: server ldap-01" in pg.inner_text("#graph-status")  # type: ignore[attr-defined]
+    assert pg.evaluate("labGraph.$(':selected').data('text')").startswith("ldap-01 (3)")  # type: ignore[attr-defined]
+    zoom = pg.evaluate("labGraph.zoom()")  # type: ignore[attr-defined]
+    box = pg.locator("#cy").bounding_box()  # type: ignore[attr-defined]
+    pg.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # type: ignore[attr-defined]
+    pg.mouse.wheel(0, -400)  # type: ignore[attr-defined]
+    pg.wait_for_timeout(300)  # type: ignore[attr-defined]
+    assert pg.evaluate("labGraph.zoom()") > zoom  # type: ignore[attr-defined]
+    pg.fill("#graph-query", "ldap-01")  # type: ignore[attr-defined]
+    pg.click("#graph-search button[type=submit]")  # type: ignore[attr-defined]
+    link = pg.get_attribute("#graph-pop a.list-link", "href")  # type: ignore[attr-defined]
+    pg.click("#graph-pop a.list-link")  # type: ignore[attr-defined]
+    pg.wait_for_url("**/sessions?team=**")  # type: ignore[attr-defined]
+    assert pg.inner_text("#result-count").startswith("3 ")  # type: ignore[attr-defined]
+    assert "server=ldap-01" in link
+    assert pg.problems == []  # cytoscape ran under the CSP: no violations, no errors  # type: ignore[attr-defined]
+
+
+class Names:
+    """A storage double of `n` recordings (names only) across many teams, projects and servers."""
+
+    def __init__(self, n: int) -> None:
+        self.objects = [
+            StoredObject(f"ssh~202611{1 + i % 28:02d}T10{i % 60:02d}00.{i:04d}~team-{i % 20}~proj-{i % 100}"
+                         f"~srv-{i % 1000}~user-{i % 50}~{i:06x}.cast", 1000, 1.7e9)
+            for i in range(n)
+        ]  # fmt: skip
+
+    def list(self) -> Iterator[StoredObject]:
+        return iter(self.objects)
+
+    def read_head(self, key: str, size: int = 65536) -> bytes:
+        return b""
+
+    def describe(self) -> str:
+        return "10,000 names"
+
+    def check(self) -> None:
+        return None
+
+
+def test_interactive_graph_at_10000_recordings(page: object) -> None:
+    """10,000 recordings, 1,000 servers: opens collapsed, expands every server, searches, fast."""
+    pg = page  # type: ignore[assignment]
+    settings = ViewerSettings.model_validate({"VIEWER_ADMIN_PASSWORD": PASSWORD, "VIEWER_SESSION_SECRET": "c" * 48})
+    app = create_app(settings, Names(10_000), assets=fetch_player(), background_index=False)  # type: ignore[arg-type]
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    context = pg.context.browser.new_context(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
+    try:
+        deadline = time.monotonic() + 20
+        while not httpx.get(f"{base}/health").is_success and time.monotonic() < deadline:
+            time.sleep(0.2)
+        other = context.new_page()
+        problems: list[str] = []
+        other.on("pageerror", lambda e: problems.append(str(e)))
+        other.on("console", lambda m: m.type == "error" and problems.append(f"{m.text} {m.location.get('url')}"))
+        other.goto(f"{base}/login?next=%2Fgraph%2Fexplore")
+        other.fill("input[name=username]", "admin")
+        other.fill("input[name=password]", PASSWORD)
+        t0 = time.monotonic()
+        other.click("button[type=submit]")
+        other.wait_for_selector("#cy[data-ready]", state="attached", timeout=30000)
+        opened = time.monotonic() - t0
+        assert other.get_attribute("#cy", "data-nodes") == str(20 + 100)  # servers start collapsed
+        t0 = time.monotonic()
+        other.click("#expand-all")
+        expanded = time.monotonic() - t0
+        assert other.get_attribute("#cy", "data-nodes") == str(20 + 100 + 1000)
+        other.fill("#graph-query", "srv-999")
+        other.click("#graph-search button[type=submit]")
+        assert "server srv-999" in other.inner_text("#graph-status")
+        assert "10 sessions" in other.inner_text("#graph-pop")
+        assert opened < 15 and expanded < 10, (opened, expanded)
+        assert [p for p in problems if not p.endswith("/favicon.ico")] == []  # a fresh browser asks for one
+    finally:
+        context.close()
+        srv.should_exit = True
+        thread.join(10)
 
 
 ZONE = "America/New_York"  # the browser's zone in the range test, not the machine's
