@@ -178,8 +178,8 @@ def _announce(report: SyncReport) -> None:
 def assets(
     dest: Annotated[Path | None, typer.Option("--dest", help="Folder for the player files.")] = None,
 ) -> None:
-    """Fetch the pinned asciinema-player files (npm) for `lab viewer serve` and tests."""
-    from lab.viewer.assets import PLAYER_VERSION, fetch_player
+    """Fetch the pinned asciinema-player and cytoscape files (npm) for `lab viewer serve` and tests."""
+    from lab.viewer.assets import GRAPH_VERSION, PLAYER_VERSION, fetch_player
 
     path = fetch_player(dest)
-    console.print(f"asciinema-player {PLAYER_VERSION} in {path}")
+    console.print(f"asciinema-player {PLAYER_VERSION} and cytoscape {GRAPH_VERSION} in {path}")

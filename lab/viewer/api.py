@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lab.viewer.api_spec import MAX_PER_PAGE, SPEC
+from lab.viewer.api_spec import SPEC
 from lab.viewer.auth import current_user
-from lab.viewer.index import FACETS, SORTS, Snapshot
+from lab.viewer.index import FACETS, MAX_PER_PAGE, SORTS, Snapshot
 from lab.viewer.names import Recording
 from lab.viewer.pages import parse_query
 from lab.viewer.security import csrf_ok, csrf_token
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from lab.viewer.app import Viewer
 
 PREFIX = "/api/v1"
-_PARAMS = {*FACETS, "q", "from", "to", "sort", "order", "page", "per_page"}
+_PARAMS = {*FACETS, "q", "from", "to", "tz", "sort", "order", "page", "per_page"}
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -104,12 +104,11 @@ async def recordings(request: Request) -> Response:
     if params.get("order", "desc") not in ("asc", "desc"):
         problems.append("order must be asc or desc")
     page = _int(params, "page", 1, 1_000_000, problems)
-    per_page = _int(params, "per_page", 50, MAX_PER_PAGE, problems)
     query, notes = parse_query(params)
     problems += notes
     if problems:
         return _error(400, *problems)
-    query = replace(query, page=page, per_page=per_page)
+    query = replace(query, page=page)
     snap = _viewer(request).index.snapshot
     result = await run_in_threadpool(snap.query, query)
     return JSONResponse(

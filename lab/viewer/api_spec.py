@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.viewer.index import FACETS, SORTS
-
-MAX_PER_PAGE = 100
+from lab.viewer.index import FACETS, MAX_PER_PAGE, SORTS
 
 _STR = {"type": "string"}
 _NULL_STR = {"type": ["string", "null"]}
 _TIME = {"type": ["string", "null"], "format": "date-time", "description": "UTC, microseconds, `Z`"}
+
+
+_BOUND = (
+    "a day `YYYY-MM-DD` or an ISO 8601 date-time `YYYY-MM-DDTHH:MM[:SS[.ffffff]]`, optionally ending in `Z` "
+    "or `±HH:MM` (without: read in `tz`, default UTC). `from` is the first instant named; `to` covers the "
+    "whole day, minute or second it names (microseconds: exactly that instant). Compared with each "
+    "recording's exact start (microseconds); `from` after `to` is a 400."
+)
+_BOUND_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -36,8 +43,9 @@ _ERRORS = {
 _LIST_PARAMS = [
     *[_query(f, f"Only recordings whose {f} is exactly this value.", _STR) for f in FACETS],
     _query("q", "Case-insensitive substring of the name, team, project, server or user.", {"type": "string"}),
-    _query("from", "First day (UTC), `YYYY-MM-DD`, inclusive.", {"type": "string", "format": "date"}),
-    _query("to", "Last day (UTC), `YYYY-MM-DD`, inclusive.", {"type": "string", "format": "date"}),
+    _query("from", "Start, inclusive: " + _BOUND, {"type": "string", "pattern": _BOUND_PATTERN}),
+    _query("to", "End, inclusive to its precision: " + _BOUND, {"type": "string", "pattern": _BOUND_PATTERN}),
+    _query("tz", "IANA time zone (`Europe/Paris`) for `from`/`to` without an offset; default UTC.", _STR),
     _query("sort", "Sort column; `started` keeps sub-second order.", {"type": "string", "enum": list(SORTS)}),
     _query("order", "Sort direction.", {"type": "string", "enum": ["asc", "desc"], "default": "desc"}),
     _query("page", "1-based page; past the end gives the last page.", {"type": "integer", "minimum": 1, "default": 1}),

@@ -25,8 +25,9 @@ from starlette.staticfiles import StaticFiles
 
 from lab.settings.viewer import ViewerSettings
 from lab.viewer import api, pages
-from lab.viewer.assets import player_dir
+from lab.viewer.assets import GRAPH_FILE, player_dir
 from lab.viewer.auth import CALLBACK_PATH, OidcAuth, current_user, discover
+from lab.viewer.explore import explore
 from lab.viewer.index import RecordingIndex
 from lab.viewer.pam import PamClient, PamDirectory
 from lab.viewer.search import SearchIndex
@@ -55,6 +56,7 @@ class Viewer:
     sessions: SessionRegistry = field(default_factory=lambda: SessionRegistry(SESSION_MAX_AGE))
     pam: PamDirectory | None = None  # the optional Okta Privileged Access enrichment of the graph
     search: SearchIndex | None = None  # full-text search inside SSH sessions
+    graph_js: bool = False  # cytoscape is served under /player/ (the interactive graph)
 
     def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         snap = self.index.snapshot
@@ -162,6 +164,7 @@ def create_app(
         Route("/media", pages.media),
         Route("/download", pages.download),
         Route("/graph", pages.graph),
+        Route("/graph/explore", explore),
         Route("/search", search_page),
         Route("/refresh", pages.refresh, methods=["POST"]),
         *api.routes(),
@@ -170,6 +173,7 @@ def create_app(
     player = assets or player_dir()
     if player is not None:
         routes.append(Mount("/player", StaticFiles(directory=player), name="player"))
+        viewer.graph_js = (player / GRAPH_FILE).is_file()
     else:
         log.warning("asciinema-player files not found; run `lab viewer assets`")
     middleware = [

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 from lab.viewer.names import Recording, parse
 from lab.viewer.refresher import Refresher
@@ -26,7 +26,9 @@ log = logging.getLogger("lab.viewer.index")
 
 FACETS = ("protocol", "team", "project", "server", "user")
 SORTS = ("started", "protocol", "team", "project", "server", "user", "size", "name")
-PER_PAGE_CHOICES = (25, 50, 100)
+PER_PAGE_CHOICES = (10, 25, 50, 100)  # suggested in the list form; any 1..MAX_PER_PAGE works
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,8 @@ class Query:
 
     q: str = ""
     filters: tuple[tuple[str, str], ...] = ()  # (facet, value)
-    date_from: date | None = None
-    date_to: date | None = None
+    start: datetime | None = None  # UTC, inclusive (lab.viewer.timerange)
+    end: datetime | None = None  # UTC, exclusive
     sort: str = "started"
     descending: bool = True
     page: int = 1
@@ -144,12 +146,10 @@ class Snapshot:
                     keep = set(posting)
                     candidates = [i for i in candidates if i in keep]
         lo, hi = 0, len(self.recordings)
-        if query.date_to is not None:
-            end = datetime.combine(query.date_to + timedelta(days=1), datetime.min.time(), UTC)
-            lo = bisect.bisect_right(self._neg_times, -end.timestamp())
-        if query.date_from is not None:
-            start = datetime.combine(query.date_from, datetime.min.time(), UTC)
-            hi = bisect.bisect_right(self._neg_times, -start.timestamp())
+        if query.end is not None:  # exact instants: the names keep microseconds
+            lo = bisect.bisect_right(self._neg_times, -query.end.timestamp())
+        if query.start is not None:
+            hi = bisect.bisect_right(self._neg_times, -query.start.timestamp())
         if candidates is None:
             candidates = list(range(lo, hi))
         elif (lo, hi) != (0, len(self.recordings)):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -23,18 +24,20 @@ from starlette.responses import (
 
 from lab.viewer.asciicast import InvalidCast, inspect
 from lab.viewer.auth import current_user, login_required, password_ok, safe_next, sign_in, sign_out
-from lab.viewer.index import FACETS, PER_PAGE_CHOICES, SORTS, Query, Snapshot
+from lab.viewer.index import DEFAULT_PER_PAGE, FACETS, MAX_PER_PAGE, PER_PAGE_CHOICES, SORTS, Query, Snapshot
 from lab.viewer.media import link_lifetime, video_seconds
 from lab.viewer.names import Recording, parse, valid_id
 from lab.viewer.pam import GraphProject, GraphTeam, build_graph
 from lab.viewer.search import Status
 from lab.viewer.security import csrf_ok, csrf_token, login_key
 from lab.viewer.storage import NotFound, StorageError
+from lab.viewer.timerange import BadTime, Bound, minute_input, parse_bound, utc_label, zone
 
 if TYPE_CHECKING:
     from lab.viewer.app import Viewer
 
 MAX_PAGE = 10**9
+TICK = timedelta(microseconds=1)
 DAYS_SHOWN = 60  # the per-day chart: at most this many days, up to the latest recording
 log = logging.getLogger("lab.viewer.pages")
 
@@ -214,14 +217,62 @@ def _int(text: str | None, default: int, lo: int, hi: int) -> int:
     return min(max(value, lo), hi)
 
 
-def _date(text: str | None, notes: list[str], label: str) -> date | None:
+def page_number(params: Any, hi: int = MAX_PAGE) -> int:
+    """The `page` parameter, 1 when missing or not a number, clamped to 1..hi."""
+    return _int(params.get("page"), 1, 1, hi)
+
+
+def query_link(path: str, base: dict[str, str]) -> Callable[..., str]:
+    """`link(page=2, sort="user")`: this page's URL with the given parameters changed."""
+
+    def link(**changes: Any) -> str:
+        return f"{path}?" + urlencode({**base, **{k: str(v) for k, v in changes.items()}})
+
+    return link
+
+
+def per_page(params: Any, notes: list[str]) -> int:
+    """The page size: a whole number from 1 to MAX_PER_PAGE, for the list and the API alike;
+    anything else is a note (400 in the API) and the default."""
+    text = params.get("per_page")
+    if text in (None, ""):
+        return DEFAULT_PER_PAGE
+    try:
+        value = int(str(text))
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PER_PAGE:
+        notes.append(f"per_page must be a whole number from 1 to {MAX_PER_PAGE}, not {str(text)[:20]!r}.")
+        return DEFAULT_PER_PAGE
+    return value
+
+
+def _bound(params: Any, name: str, tz: tzinfo, notes: list[str]) -> Bound | None:
+    text = str(params.get(name) or "")[:80]
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        notes.append(f"Ignored the {label} date {text[:20]!r}: use YYYY-MM-DD.")
+        return parse_bound(text, tz)
+    except BadTime as exc:
+        notes.append(f"Ignored the {name} time {text!r}: {exc}.")
         return None
+
+
+def parse_range(params: Any, notes: list[str]) -> tuple[datetime | None, datetime | None, tzinfo]:
+    """`from`/`to` as exact UTC instants (start inclusive, end exclusive) and the zone `tz`
+    that times without an offset were read in (UTC when not given)."""
+    name = str(params.get("tz") or "")
+    tz = zone(name)
+    if tz is None:
+        notes.append(f"Unknown time zone {name[:64]!r}; times read as UTC.")
+        tz = UTC
+    first, last = _bound(params, "from", tz, notes), _bound(params, "to", tz, notes)
+    if first and last and first.start >= last.end:
+        notes.append(
+            f"The from time {utc_label(first.start)} is after the to time {utc_label(last.end - TICK)}, "
+            "so nothing can match: swap them."
+        )
+    return (first.start if first else None), (last.end if last else None), tz
 
 
 def parse_query(params: Any) -> tuple[Query, list[str]]:
@@ -232,24 +283,29 @@ def parse_query(params: Any) -> tuple[Query, list[str]]:
     if sort not in SORTS:
         notes.append(f"Unknown sort column {str(sort)[:40]!r}; sorted by start time.")
         sort = "started"
-    per_page = _int(params.get("per_page"), 50, 1, max(PER_PAGE_CHOICES))
-    if per_page not in PER_PAGE_CHOICES:
-        per_page = 50
-    date_from = _date(params.get("from"), notes, "from")
-    date_to = _date(params.get("to"), notes, "to")
-    if date_from and date_to and date_from > date_to:
-        notes.append(f"The from date {date_from} is after the to date {date_to}, so nothing can match: swap them.")
+    size = per_page(params, notes)
+    start, end, _ = parse_range(params, notes)
     query = Query(
         q=str(params.get("q", ""))[:200],
         filters=filters,
-        date_from=date_from,
-        date_to=date_to,
+        start=start,
+        end=end,
         sort=sort,
         descending=params.get("order", "desc") != "asc",
-        page=_int(params.get("page"), 1, 1, MAX_PAGE),
-        per_page=per_page,
+        page=page_number(params),
+        per_page=size,
     )
     return query, notes
+
+
+def range_view(query: Query, tz: tzinfo) -> dict[str, str]:
+    """What the list form shows: the bounds in the user's zone (minutes) and in UTC."""
+    view = {}
+    for name, instant in (("from", query.start), ("to", query.end - TICK if query.end else None)):
+        view[name] = minute_input(instant, tz) if instant else ""
+        view[f"{name}_utc"] = utc_label(instant) if instant else ""
+        view[f"{name}_iso"] = instant.astimezone(UTC).isoformat() if instant else ""
+    return view
 
 
 @login_required
@@ -261,11 +317,7 @@ async def session_list(request: Request) -> Response:
     for facet, value in page.unknown:
         notes.append(f"No recordings have {facet} {value!r}.")
     base = {k: v for k, v in request.query_params.items() if k != "page" and v}
-
-    def link(**changes: Any) -> str:
-        params = {**base, **{k: str(v) for k, v in changes.items()}}
-        return "/sessions?" + urlencode(params)
-
+    _, _, tz = parse_range(request.query_params, [])
     return viewer.render(
         request,
         "list.html",
@@ -276,7 +328,9 @@ async def session_list(request: Request) -> Response:
         facets={f: snap.values(f) for f in FACETS},
         sorts=SORTS,
         per_page_choices=PER_PAGE_CHOICES,
-        link=link,
+        max_per_page=MAX_PER_PAGE,
+        range=range_view(query, tz),
+        link=query_link("/sessions", base),
     )
 
 
@@ -455,7 +509,7 @@ async def graph(request: Request) -> Response:
             notes.append(f"There is no team {wanted[:80]!r}; showing all teams.")
         else:
             chunks = _project_pages(chosen.projects, GRAPH_ROWS)
-            page = _int(request.query_params.get("page"), 1, 1, len(chunks))
+            page = page_number(request.query_params, len(chunks))
             teams = (replace(chosen, projects=chunks[page - 1]),)
             ctx = {"mode": "team", "team": chosen, "page": page, "pages": len(chunks)}
     if ctx["mode"] == "full" and _rows(teams) > GRAPH_ROWS:

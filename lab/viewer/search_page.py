@@ -7,19 +7,21 @@ the player at the hit's time (`/play?id=...&t=<recorded s>&tc=<player-clock s>`)
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from lab.viewer.auth import login_required
+from lab.viewer.pages import page_number, query_link
 from lab.viewer.search import WHERE, Hit, Result, SearchError
 
 if TYPE_CHECKING:
     from lab.viewer.app import Viewer
 
 MAX_QUERY = 200
+MAX_PAGE = 10**6
 
 
 def clock(seconds: float) -> str:
@@ -41,10 +43,7 @@ async def search_page(request: Request) -> Response:
     text = str(request.query_params.get("q", ""))[:MAX_QUERY]
     where = request.query_params.get("in", "all")
     where = where if where in WHERE else "all"
-    try:
-        page = max(1, min(int(request.query_params.get("page", "1")), 10**6))
-    except ValueError:
-        page = 1
+    page = page_number(request.query_params, MAX_PAGE)
     result: Result | None = None
     problem = ""
     if search is not None and text.strip():
@@ -52,10 +51,6 @@ async def search_page(request: Request) -> Response:
             result = await run_in_threadpool(search.search, text, where, page)
         except SearchError as exc:
             problem = str(exc)
-
-    def link(**changes: object) -> str:
-        params = {"q": text, "in": where, **{k: str(v) for k, v in changes.items()}}
-        return "/search?" + urlencode(params)
 
     return viewer.render(
         request,
@@ -66,7 +61,7 @@ async def search_page(request: Request) -> Response:
         problem=problem,
         status_info=search.status if search is not None else None,
         marked=search.marked() if search is not None else [],
-        link=link,
+        link=query_link("/search", {"q": text, "in": where}),
         play_link=play_link,
         clock=clock,
     )

@@ -3,8 +3,8 @@
 A real uvicorn server on 127.0.0.1 serves seeded recordings (30 SSH ones and one RDP video encoded
 here with PyAV, as `sft session-logs export` writes them: VP8 in Matroska); the tests log in,
 filter the list, play the SSH recording and the RDP video and watch both advance, open the
-dashboard, search inside the sessions and open the player at a hit, and leave screenshots in
-tests/artifacts/.
+dashboard, search inside the sessions and open the player at a hit, use the time-range presets in
+another time zone, switch the theme, resize columns, and leave screenshots in tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -27,7 +29,7 @@ from lab.settings.viewer import ViewerSettings
 from lab.viewer.app import create_app
 from lab.viewer.assets import fetch_player
 from lab.viewer.seed import seed
-from lab.viewer.storage import LocalStorage
+from lab.viewer.storage import LocalStorage, StoredObject
 from tests.unit.test_viewer_edges import CASTS, V2
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -134,7 +136,7 @@ def test_login(server: str, page: object) -> None:
     pg.fill("input[name=username]", "admin")  # type: ignore[attr-defined]
     pg.fill("input[name=password]", "wrong-password")  # type: ignore[attr-defined]
     pg.click("button[type=submit]")  # type: ignore[attr-defined]
-    assert "Invalid username or password." in pg.content()  # type: ignore[attr-defined]
+    pg.wait_for_selector("text=Invalid username or password.")  # type: ignore[attr-defined]  (not content(): mid-navigation under load)
     pg.fill("input[name=username]", "admin")  # type: ignore[attr-defined]
     pg.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
     pg.click("button[type=submit]")  # type: ignore[attr-defined]
@@ -242,7 +244,7 @@ def test_graph(server: str, page: object) -> None:
     pg = page  # type: ignore[assignment]
     pg.goto(f"{server}/graph")  # type: ignore[attr-defined]
     assert pg.locator("svg.graph rect").count() >= 3 + 6 + 14  # type: ignore[attr-defined]
-    pg.screenshot(path=str(ARTIFACTS / "viewer-graph.png"), full_page=True)  # type: ignore[attr-defined]
+    pg.screenshot(path=str(ARTIFACTS / "viewer-graph-static.png"), full_page=True)  # type: ignore[attr-defined]
 
 
 def play_cast(pg: object, server: str, rid: str, above: float = 0.5) -> float:
@@ -335,6 +337,249 @@ def test_search_opens_the_player_at_the_hit(server: str, page: object) -> None:
     assert pg.locator(".ap-marker-container").count() == 1  # the hit, on the progress bar  # type: ignore[attr-defined]
     pg.screenshot(path=str(ARTIFACTS / "viewer-search-hit.png"), full_page=True)  # type: ignore[attr-defined]
     assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]
+
+
+def node_point(pg: object, node_id: str) -> tuple[float, float]:
+    """Where a cytoscape node is drawn on the page (its canvas has no DOM node to click)."""
+    box = pg.locator("#cy").bounding_box()  # type: ignore[attr-defined]
+    at = pg.evaluate(
+        f"(() => {{ const p = labGraph.getElementById('{node_id}').renderedPosition(); return [p.x, p.y]; }})()"
+    )  # type: ignore[attr-defined]
+    return box["x"] + at[0], box["y"] + at[1]
+
+
+def test_interactive_graph(server: str, page: object) -> None:
+    """Cytoscape under the CSP: collapse/expand, a pop-up with counts and a list link, search, zoom."""
+    pg = page  # type: ignore[assignment]
+    pg.problems.clear()  # type: ignore[attr-defined]
+    pg.goto(f"{server}/graph")  # type: ignore[attr-defined]
+    pg.click("#explore")  # type: ignore[attr-defined]
+    pg.wait_for_selector("#cy[data-ready]", state="attached", timeout=15000)  # type: ignore[attr-defined]
+    everything = int(pg.get_attribute("#cy", "data-nodes"))  # type: ignore[attr-defined]
+    assert everything >= 5 + 8 + 17  # small: drawn expanded (teams, projects, servers)
+    pg.screenshot(path=str(ARTIFACTS / "viewer-graph.png"), full_page=True)  # type: ignore[attr-defined]
+    team = pg.evaluate("labGraph.nodes('.team').filter(n => n.data('text').startsWith('rebel-dev')).id()")  # type: ignore[attr-defined]
+    pg.mouse.click(*node_point(pg, team))  # type: ignore[attr-defined]
+    collapsed = int(pg.get_attribute("#cy", "data-nodes"))  # type: ignore[attr-defined]
+    assert collapsed < everything  # its projects and servers folded away
+    assert pg.inner_text("#graph-pop h3") == "rebel-dev"  # type: ignore[attr-defined]
+    assert "12 sessions" in pg.inner_text("#graph-pop")  # type: ignore[attr-defined]
+    assert pg.get_attribute("#graph-pop a.list-link", "href") == "/sessions?team=rebel-dev"  # type: ignore[attr-defined]
+    pg.mouse.click(*node_point(pg, team))  # type: ignore[attr-defined]
+    assert int(pg.get_attribute("#cy", "data-nodes")) == everything  # expanded again  # type: ignore[attr-defined]
+    pg.click("#collapse-all")  # type: ignore[attr-defined]
+    assert int(pg.get_attribute("#cy", "data-nodes")) == 5 + 8  # type: ignore[attr-defined]
+    pg.fill("#graph-query", "ldap-01")  # type: ignore[attr-defined]
+    pg.click("#graph-search button[type=submit]")  # type: ignore[attr-defined]
+    assert "match 1 of 1: server ldap-01" in pg.inner_text("#graph-status")  # type: ignore[attr-defined]
+    assert pg.evaluate("labGraph.$(':selected').data('text')").startswith("ldap-01 (3)")  # type: ignore[attr-defined]
+    zoom = pg.evaluate("labGraph.zoom()")  # type: ignore[attr-defined]
+    box = pg.locator("#cy").bounding_box()  # type: ignore[attr-defined]
+    pg.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # type: ignore[attr-defined]
+    pg.mouse.wheel(0, -400)  # type: ignore[attr-defined]
+    pg.wait_for_timeout(300)  # type: ignore[attr-defined]
+    assert pg.evaluate("labGraph.zoom()") > zoom  # type: ignore[attr-defined]
+    pg.fill("#graph-query", "ldap-01")  # type: ignore[attr-defined]
+    pg.click("#graph-search button[type=submit]")  # type: ignore[attr-defined]
+    link = pg.get_attribute("#graph-pop a.list-link", "href")  # type: ignore[attr-defined]
+    pg.click("#graph-pop a.list-link")  # type: ignore[attr-defined]
+    pg.wait_for_url("**/sessions?team=**")  # type: ignore[attr-defined]
+    assert pg.inner_text("#result-count").startswith("3 ")  # type: ignore[attr-defined]
+    assert "server=ldap-01" in link
+    assert pg.problems == []  # cytoscape ran under the CSP: no violations, no errors  # type: ignore[attr-defined]
+
+
+class Names:
+    """A storage double of `n` recordings (names only) across many teams, projects and servers."""
+
+    def __init__(self, n: int) -> None:
+        self.objects = [
+            StoredObject(f"ssh~202611{1 + i % 28:02d}T10{i % 60:02d}00.{i:04d}~team-{i % 20}~proj-{i % 100}"
+                         f"~srv-{i % 1000}~user-{i % 50}~{i:06x}.cast", 1000, 1.7e9)
+            for i in range(n)
+        ]  # fmt: skip
+
+    def list(self) -> Iterator[StoredObject]:
+        return iter(self.objects)
+
+    def read_head(self, key: str, size: int = 65536) -> bytes:
+        return b""
+
+    def describe(self) -> str:
+        return "10,000 names"
+
+    def check(self) -> None:
+        return None
+
+
+def test_interactive_graph_at_10000_recordings(page: object) -> None:
+    """10,000 recordings, 1,000 servers: opens collapsed, expands every server, searches, fast."""
+    pg = page  # type: ignore[assignment]
+    settings = ViewerSettings.model_validate({"VIEWER_ADMIN_PASSWORD": PASSWORD, "VIEWER_SESSION_SECRET": "c" * 48})
+    app = create_app(settings, Names(10_000), assets=fetch_player(), background_index=False)  # type: ignore[arg-type]
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    context = pg.context.browser.new_context(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
+    try:
+        deadline = time.monotonic() + 20
+        while not httpx.get(f"{base}/health").is_success and time.monotonic() < deadline:
+            time.sleep(0.2)
+        other = context.new_page()
+        problems: list[str] = []
+        other.on("pageerror", lambda e: problems.append(str(e)))
+        other.on("console", lambda m: m.type == "error" and problems.append(f"{m.text} {m.location.get('url')}"))
+        other.goto(f"{base}/login?next=%2Fgraph%2Fexplore")
+        other.fill("input[name=username]", "admin")
+        other.fill("input[name=password]", PASSWORD)
+        t0 = time.monotonic()
+        other.click("button[type=submit]")
+        other.wait_for_selector("#cy[data-ready]", state="attached", timeout=30000)
+        opened = time.monotonic() - t0
+        assert other.get_attribute("#cy", "data-nodes") == str(20 + 100)  # servers start collapsed
+        t0 = time.monotonic()
+        other.click("#expand-all")
+        expanded = time.monotonic() - t0
+        assert other.get_attribute("#cy", "data-nodes") == str(20 + 100 + 1000)
+        other.fill("#graph-query", "srv-999")
+        other.click("#graph-search button[type=submit]")
+        assert "server srv-999" in other.inner_text("#graph-status")
+        assert "10 sessions" in other.inner_text("#graph-pop")
+        assert opened < 15 and expanded < 10, (opened, expanded)
+        assert [p for p in problems if not p.endswith("/favicon.ico")] == []  # a fresh browser asks for one
+    finally:
+        context.close()
+        srv.should_exit = True
+        thread.join(10)
+
+
+ZONE = "America/New_York"  # the browser's zone in the range test, not the machine's
+
+
+def started_times(pg: object) -> list[datetime]:
+    cells = pg.locator("table.sessions tbody tr td:first-child").all_inner_texts()  # type: ignore[attr-defined]
+    return [datetime.strptime(c, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC) for c in cells if c[:2] == "20"]
+
+
+def test_time_range_presets_in_the_browser_zone(server: str, page: object) -> None:
+    """Presets fill from/to in the browser's zone (New York here), show UTC, and filter exactly."""
+    pg = page  # type: ignore[assignment]
+    context = pg.context.browser.new_context(timezone_id=ZONE, viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
+    try:
+        context.add_cookies(pg.context.cookies())  # type: ignore[attr-defined]
+        other = context.new_page()
+        problems: list[str] = []
+        other.on("console", lambda m: m.type == "error" and problems.append(m.text))
+        other.on("pageerror", lambda e: problems.append(str(e)))
+        other.goto(f"{server}/sessions?per_page=100")
+        assert other.inner_text("#tz-name") == ZONE
+        local = datetime.now(ZoneInfo(ZONE))
+        expected = {  # (from, to) as the presets compute them, in New York
+            "today": (local.replace(hour=0, minute=0), local.replace(hour=23, minute=59)),
+            "yesterday": ((local - timedelta(days=1)).replace(hour=0, minute=0),
+                          (local - timedelta(days=1)).replace(hour=23, minute=59)),
+            "7d": ((local - timedelta(days=6)).replace(hour=0, minute=0), local.replace(hour=23, minute=59)),
+            "30d": ((local - timedelta(days=29)).replace(hour=0, minute=0), local.replace(hour=23, minute=59)),
+            "year": (local.replace(month=1, day=1, hour=0, minute=0),
+                     local.replace(month=12, day=31, hour=23, minute=59)),
+        }  # fmt: skip
+        for preset, (first, last) in expected.items():
+            with other.expect_navigation():
+                other.click(f'button[data-preset="{preset}"]')
+            assert f"from={quote(first.strftime('%Y-%m-%dT%H:%M'))}" in other.url
+            assert f"tz={quote(ZONE, safe='')}" in other.url
+            assert other.input_value("#from") == first.strftime("%Y-%m-%dT%H:%M")
+            assert other.input_value("#to") == last.strftime("%Y-%m-%dT%H:%M")
+            lo, hi = first.astimezone(UTC), last.astimezone(UTC) + timedelta(minutes=1)
+            assert other.inner_text("#from-utc") == "= " + lo.strftime("%Y-%m-%d %H:%M UTC")
+            assert other.inner_text("#to-utc") == "= " + last.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            shown = started_times(other)
+            assert all(lo <= t < hi for t in shown), (preset, shown)
+            bounds = {"from": lo.isoformat(), "to": (hi - timedelta(microseconds=1)).isoformat()}
+            jar = {c["name"]: c["value"] for c in context.cookies()}
+            api = httpx.get(f"{server}/api/v1/recordings", cookies=jar, params=bounds)
+            count = int(other.inner_text("#result-count").split()[0])
+            assert api.status_code == 200 and api.json()["total"] == count, (preset, api.text[:300])
+        assert int(other.inner_text("#result-count").split()[0]) > 0  # this year holds the seeded sessions
+        with other.expect_navigation():
+            other.click('button[data-preset="hour"]')
+        first = datetime.strptime(other.input_value("#from"), "%Y-%m-%dT%H:%M")
+        last = datetime.strptime(other.input_value("#to"), "%Y-%m-%dT%H:%M")
+        assert last - first == timedelta(hours=1)
+        other.fill("#from", "2026-06-01T08:15")  # typing updates the UTC equivalent (EDT, -4 h)
+        assert other.inner_text("#from-utc") == "= 2026-06-01 12:15 UTC"
+        other.screenshot(path=str(ARTIFACTS / "viewer-time-range.png"), full_page=True)
+        assert problems == []
+    finally:
+        context.close()
+
+
+def colours(pg: object) -> tuple[str, str]:
+    got = pg.evaluate("(() => { const s = getComputedStyle(document.body); return [s.backgroundColor, s.color]; })()")  # type: ignore[attr-defined]
+    return got[0], got[1]
+
+
+def test_theme_toggle_persists(server: str, page: object) -> None:
+    """Light, dark and auto (the system's preference) change the computed colours; the choice persists."""
+    pg = page  # type: ignore[assignment]
+    pg.problems.clear()  # type: ignore[attr-defined]
+    pg.emulate_media(color_scheme="light")  # type: ignore[attr-defined]
+    pg.goto(f"{server}/")  # type: ignore[attr-defined]
+    assert pg.input_value("#theme") == "auto"  # type: ignore[attr-defined]
+    light = colours(pg)
+    assert light == ("rgb(246, 247, 249)", "rgb(29, 35, 42)")
+    pg.select_option("#theme", "dark")  # type: ignore[attr-defined]
+    dark = colours(pg)
+    assert dark == ("rgb(17, 21, 26)", "rgb(227, 231, 236)")
+    pg.goto(f"{server}/sessions")  # type: ignore[attr-defined]
+    assert colours(pg) == dark and pg.input_value("#theme") == "dark"  # type: ignore[attr-defined]
+    pg.goto(f"{server}/")  # type: ignore[attr-defined]
+    pg.screenshot(path=str(ARTIFACTS / "viewer-dark.png"), full_page=True)  # type: ignore[attr-defined]
+    pg.select_option("#theme", "auto")  # type: ignore[attr-defined]
+    assert colours(pg) == light  # auto, and the system prefers light
+    pg.emulate_media(color_scheme="dark")  # type: ignore[attr-defined]
+    assert colours(pg) == dark
+    pg.select_option("#theme", "light")  # type: ignore[attr-defined]
+    assert colours(pg) == light  # an explicit choice beats the system's
+    pg.reload()  # type: ignore[attr-defined]
+    assert colours(pg) == light and pg.input_value("#theme") == "light"  # type: ignore[attr-defined]
+    pg.select_option("#theme", "auto")  # type: ignore[attr-defined]
+    pg.emulate_media(color_scheme="light")  # type: ignore[attr-defined]
+    assert pg.problems == []  # no CSP violations or script errors  # type: ignore[attr-defined]
+
+
+def test_columns_resize_and_page_size(server: str, page: object) -> None:
+    """Drag a column's handle: it widens and keeps its width on the next page; any page size 1-100."""
+    pg = page  # type: ignore[assignment]
+    pg.problems.clear()  # type: ignore[attr-defined]
+    pg.goto(f"{server}/sessions")  # type: ignore[attr-defined]
+    pg.fill("#per-page", "13")  # type: ignore[attr-defined]
+    pg.click("form.filters button[type=submit]")  # type: ignore[attr-defined]
+    pg.wait_for_url("**per_page=13**")  # type: ignore[attr-defined]
+    assert pg.locator("table.sessions tbody tr").count() == 13  # type: ignore[attr-defined]
+    head = pg.locator("th[data-col=team]")  # type: ignore[attr-defined]
+    before = head.bounding_box()
+    grip = head.locator(".grip").bounding_box()
+    x, y = grip["x"] + grip["width"] / 2, grip["y"] + grip["height"] / 2
+    pg.mouse.move(x, y)  # type: ignore[attr-defined]
+    pg.mouse.down()  # type: ignore[attr-defined]
+    pg.mouse.move(x + 120, y, steps=5)  # type: ignore[attr-defined]
+    pg.mouse.up()  # type: ignore[attr-defined]
+    after = head.bounding_box()
+    assert after["width"] == pytest.approx(before["width"] + 120, abs=3)
+    pg.click("a[rel=next]")  # type: ignore[attr-defined]
+    pg.wait_for_url("**page=2**")  # type: ignore[attr-defined]
+    assert pg.locator("th[data-col=team]").bounding_box()["width"] == pytest.approx(after["width"], abs=1)  # type: ignore[attr-defined]
+    assert "per_page=13" in pg.url and pg.locator("table.sessions tbody tr").count() == 13  # type: ignore[attr-defined]
+    pg.screenshot(path=str(ARTIFACTS / "viewer-columns.png"), full_page=True)  # type: ignore[attr-defined]
+    pg.locator("th[data-col=team] .grip").dblclick()  # type: ignore[attr-defined]
+    assert pg.evaluate("localStorage.getItem('lab-viewer-columns')") is None  # type: ignore[attr-defined]
+    pg.goto(f"{server}/sessions?per_page=500")  # type: ignore[attr-defined]
+    assert "per_page must be a whole number from 1 to 100" in pg.inner_text("main")  # type: ignore[attr-defined]
+    assert pg.input_value("#per-page") == "50"  # type: ignore[attr-defined]
+    assert pg.problems == []  # type: ignore[attr-defined]
 
 
 def test_logout_then_old_cookie_refused(server: str, page: object) -> None:

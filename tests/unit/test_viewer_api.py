@@ -141,6 +141,27 @@ def test_search_dates_and_unknown_values(client: TestClient) -> None:
     assert client.get("/api/v1/recording", params={"id": "ssh~nope.cast"}).status_code == 404
 
 
+def test_date_time_bounds_are_exact(client: TestClient) -> None:
+    """`from`/`to` take ISO 8601 date-times (offset, or `tz`); `to` covers the minute it names."""
+    every = client.get("/api/v1/recordings", params={"from": "2026-03-02", "to": "2026-03-02", "per_page": 100}).json()
+    starts = sorted(i["started"] for i in every["items"])
+    assert every["total"] == len(starts) > 3  # names(2500) has 89 a day: page 1 of 100 is enough here
+    body = client.get("/api/v1/recordings", params={"from": "2026-03-02T11:00Z", "to": "2026-03-02T11:00:00"}).json()
+    assert body["total"] > 0 and all(i["started"].startswith("2026-03-02T11:00:00.") for i in body["items"])
+    same = {"from": "2026-03-02T12:00+01:00", "to": "2026-03-02T12:00+01:00"}
+    assert client.get("/api/v1/recordings", params=same).json()["total"] == body["total"]
+    zoned = {"from": "2026-03-02T12:00", "to": "2026-03-02T12:00", "tz": "Europe/Paris"}
+    assert client.get("/api/v1/recordings", params=zoned).json()["total"] == body["total"]
+    first = body["items"][-1]["started"]  # the earliest of that minute, to the microsecond
+    after = client.get("/api/v1/recordings", params={"from": first.replace("Z", "") + "1", "to": "2026-03-02T11:00"})
+    assert after.status_code == 400  # seven digits of a second: not ISO 8601 as we take it
+    later = first[:-2] + str(int(first[-2]) + 1) + "Z" if first[-2] != "9" else first
+    n = client.get("/api/v1/recordings", params={"from": later, "to": "2026-03-02T11:00"}).json()["total"]
+    assert n == body["total"] - (later != first)
+    swapped = client.get("/api/v1/recordings", params={"from": "2026-03-02T11:01Z", "to": "2026-03-02T11:00Z"})
+    assert swapped.status_code == 400 and "is after the to time" in swapped.json()["error"]
+
+
 @pytest.mark.parametrize(
     ("params", "problem"),
     [
@@ -149,8 +170,10 @@ def test_search_dates_and_unknown_values(client: TestClient) -> None:
         ({"page": "0"}, "page must be a whole number"),
         ({"sort": "password"}, "Unknown sort column 'password'"),
         ({"order": "up"}, "order must be asc or desc"),
-        ({"from": "13/03/2026"}, "Ignored the from date"),
+        ({"from": "13/03/2026"}, "Ignored the from time"),
         ({"tema": "red"}, "unknown parameter 'tema'"),
+        ({"to": "2026-03-02T10:61"}, "Ignored the to time"),
+        ({"tz": "Mars/Olympus"}, "Unknown time zone 'Mars/Olympus'"),
     ],
 )
 def test_bad_parameters_are_400_with_the_reason(client: TestClient, params: dict[str, str], problem: str) -> None:

@@ -180,7 +180,7 @@ def test_unknown_filter_value_and_bad_date_are_explained(user: TestClient) -> No
     html = user.get("/sessions?team=%3Cscript%3E&from=yesterday&sort=evil").text
     assert "0 recordings" in html and "No recordings have team" in html
     assert "&lt;script&gt;" in html and "<script>" not in html
-    assert "Ignored the from date" in html and "Unknown sort column" in html
+    assert "Ignored the from time" in html and "Unknown sort column" in html
 
 
 def test_unparsed_names_are_listed(user: TestClient) -> None:

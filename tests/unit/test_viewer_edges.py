@@ -282,7 +282,16 @@ def test_empty_video_says_so(tmp_path: Path) -> None:
 
 def test_from_after_to_says_so(user: TestClient) -> None:
     html = user.get("/sessions?from=2026-02-01&to=2026-01-01").text
-    assert "The from date 2026-02-01 is after the to date 2026-01-01" in html
+    assert "The from time 2026-02-01 00:00 UTC is after the to time 2026-01-01 23:59 UTC" in html
+    assert 'value="2026-02-01T00:00"' in html and "2026-01-01 23:59 UTC</output>" in html
+
+
+def test_list_page_takes_a_zone_and_any_page_size(user: TestClient) -> None:
+    html = user.get("/sessions?from=2026-03-13T12:20&tz=Europe/Paris&per_page=13").text
+    assert 'value="2026-03-13T12:20"' in html and "2026-03-13 11:20 UTC</output>" in html
+    assert 'name="per_page" id="per-page" min="1" max="100" step="1" value="13"' in html
+    html = user.get("/sessions?per_page=500").text
+    assert "per_page must be a whole number from 1 to 100, not &#39;500&#39;." in html and 'value="50"' in html
 
 
 def test_refresh_keeps_the_filters(user: TestClient) -> None:

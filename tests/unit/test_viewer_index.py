@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, datetime
 
 from lab.viewer.index import Query, RecordingIndex, Snapshot
 from lab.viewer.names import parse
@@ -54,7 +54,7 @@ def test_unknown_filter_value_matches_nothing_and_is_reported() -> None:
 
 
 def test_date_range_is_inclusive() -> None:
-    q = Query(date_from=date(2026, 5, 11), date_to=date(2026, 5, 12))
+    q = Query(start=datetime(2026, 5, 11, tzinfo=UTC), end=datetime(2026, 5, 13, tzinfo=UTC))
     assert sorted(names(snapshot(), q)) == sorted(NAMES[1:4])
 
 
