@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lab.errors import ConfigError, Problem
 from lab.scim.backend import ServerConfig
+from lab.scim.driver import select_driver
 from lab.scim.db import DbTarget
 from lab.scim.operations import Kind, load_operations
 from lab.scim.security import ensure_certificate, ensure_token
@@ -34,7 +35,7 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
 
     SCIM_DB_HOST, SCIM_DB_PORT, MARIADB_DATABASE, MARIADB_USER, MARIADB_PASSWORD, SCIM_DATA_DIR,
     SCIM_LISTEN, SCIM_LISTEN_PORT, SCIM_TLS (1/0), SCIM_OPERATIONS_FILE, SCIM_OPERATION_KIND,
-    SCIM_POOL_SIZE, SCIM_MAX_RESULTS, SCIM_CERT_HOSTNAME.
+    SCIM_POOL_SIZE, SCIM_MAX_RESULTS, SCIM_CERT_HOSTNAME, SCIM_DB_DRIVER (auto, mysqlclient, pymysql).
     """
     problems: list[Problem] = []
 
@@ -63,6 +64,11 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
     pool_size = number("SCIM_POOL_SIZE", 8)
     max_results = number("SCIM_MAX_RESULTS", 1000)
     port = number("SCIM_LISTEN_PORT", 1443)
+    driver_name = environ.get("SCIM_DB_DRIVER", "auto") or "auto"
+    try:
+        driver = select_driver(driver_name)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     if problems:
         raise ConfigError(*problems)
     ops_file = environ.get("SCIM_OPERATIONS_FILE", "")
@@ -72,7 +78,9 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
     if environ.get("SCIM_TLS", "1") != "0":
         hostnames = tuple(h for h in environ.get("SCIM_CERT_HOSTNAME", "").split(",") if h)
         cert, key = ensure_certificate(data_dir, hostnames)
-    config = ServerConfig(target, operations, token, pool_size=pool_size, max_results=max_results)
+    config = ServerConfig(
+        target, operations, token, pool_size=pool_size, max_results=max_results, driver=driver.name
+    )
     return config, Listen(environ.get("SCIM_LISTEN", "127.0.0.1"), port, cert, key)
 
 
@@ -83,7 +91,7 @@ def run(config: ServerConfig, listen: Listen, log_level: str = "info") -> None:
     from lab.scim.app import create_app
 
     scheme = "https" if listen.cert else "http"
-    log.info("SCIM server on %s://%s:%d/scim/v2", scheme, listen.host, listen.port)
+    log.info("SCIM server on %s://%s:%d/scim/v2 (database driver %s)", scheme, listen.host, listen.port, config.driver)
     uvicorn.run(
         create_app(config),
         host=listen.host,
