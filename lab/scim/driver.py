@@ -38,9 +38,7 @@ class Driver:
     InterfaceError: type[Exception]
     ProgrammingError: type[Exception]
 
-    def connect(
-        self, *, host: str, port: int, user: str, password: str, database: str, connect_timeout: float
-    ) -> Any:
+    def connect(self, *, host: str, port: int, user: str, password: str, database: str, connect_timeout: float) -> Any:
         """An autocommit connection with multi-statement round trips (as allowMultiQueries=true)."""
         return self.module.connect(
             host=host,
@@ -112,9 +110,7 @@ def select_driver(choice: str | None = None) -> Driver:
     """
     value = (choice or "auto").strip().lower()
     if value not in CHOICES:
-        raise ConfigError(
-            Problem(f"SCIM_DB_DRIVER={choice!r} is not a driver", f"use one of: {', '.join(CHOICES)}")
-        )
+        raise ConfigError(Problem(f"SCIM_DB_DRIVER={choice!r} is not a driver", f"use one of: {', '.join(CHOICES)}"))
     if value == "pymysql":
         return _pymysql()
     try:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from lab.errors import ConfigError, Problem
 from lab.scim.backend import ServerConfig
-from lab.scim.driver import select_driver
 from lab.scim.db import DbTarget
+from lab.scim.driver import select_driver
 from lab.scim.operations import Kind, load_operations
 from lab.scim.security import ensure_certificate, ensure_token
 
@@ -78,9 +78,7 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
     if environ.get("SCIM_TLS", "1") != "0":
         hostnames = tuple(h for h in environ.get("SCIM_CERT_HOSTNAME", "").split(",") if h)
         cert, key = ensure_certificate(data_dir, hostnames)
-    config = ServerConfig(
-        target, operations, token, pool_size=pool_size, max_results=max_results, driver=driver.name
-    )
+    config = ServerConfig(target, operations, token, pool_size=pool_size, max_results=max_results, driver=driver.name)
     return config, Listen(environ.get("SCIM_LISTEN", "127.0.0.1"), port, cert, key)
 
 

@@ -72,7 +72,12 @@ def test_auto_prefers_mysqlclient_when_installed() -> None:
 @pytest.mark.skipif(not _have_mysqlclient(), reason="mysqlclient is not installed (the scim-c extra)")
 @pytest.mark.parametrize(
     ("code", "message", "status"),
-    [(1644, "unknown user: x", 404), (1644, "duplicate user: x", 409), (1062, "Duplicate entry", 409), (2006, "gone", 503)],
+    [
+        (1644, "unknown user: x", 404),
+        (1644, "duplicate user: x", 409),
+        (1062, "Duplicate entry", 409),
+        (2006, "gone", 503),
+    ],
 )
 def test_both_drivers_errors_map_alike(code: int, message: str, status: int) -> None:
     import MySQLdb
