@@ -123,8 +123,19 @@ def load_database(args: argparse.Namespace, root: Path) -> tuple[DbContainer, bo
     return db, True
 
 
-def measure(db: DbContainer, driver: Driver, root: Path, args: argparse.Namespace, ids: list[str]) -> None:
+def active_ids(db: DbContainer) -> list[str]:
+    conn = db.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT USER_ID FROM USERS WHERE IS_ACTIVE = 1")
+            return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def measure(db: DbContainer, driver: Driver, root: Path, args: argparse.Namespace) -> None:
     """Every measure with the server on `driver`, printed with its target."""
+    ids = active_ids(db)  # a previous driver's run has created users
     proc, port = start_server(db, root / "scim", driver.name)
     try:
         token = (root / "scim" / "token").read_text().strip()
@@ -236,15 +247,11 @@ def main() -> int:
     db, owned = load_database(args, root)
     load_s = time.perf_counter() - t0
     try:
-        conn = db.connect()
-        with conn.cursor() as cur:
-            cur.execute("SELECT USER_ID FROM USERS WHERE IS_ACTIVE = 1")
-            ids = [r[0] for r in cur.fetchall()]
-        conn.close()
+        ids = active_ids(db)
         print(f"users in database: {len(ids)} (loaded in {load_s:.0f} s); {args.requests} requests per measure")
         print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
         for driver in drivers:
-            measure(db, driver, root, args, ids)
+            measure(db, driver, root, args)
             load = os.getloadavg()
             print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     finally:
