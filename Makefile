@@ -29,6 +29,8 @@ $(LAB): pyproject.toml Makefile
 
 $(TESTDEPS): $(LAB) pyproject.toml
 	$(VENV)/bin/python -m pip install -q -e '.[test,scim,viewer,host,verify,radius]'
+	@$(VENV)/bin/python -m pip install -q -e '.[scim-c]' 2>/dev/null || \
+	  echo "mysqlclient not built (needs libmariadb-dev, pkg-config, a C compiler): the SCIM server uses PyMySQL"
 	@touch $(TESTDEPS)
 
 venv: $(LAB) ## Create the virtualenv and install okta-lab

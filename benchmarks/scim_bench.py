@@ -1,14 +1,17 @@
 """SCIM server benchmark (issues 6 and 12), against the real `db` image with 100,000 generated users.
 
-Prints, in one run, each with its issue-12 target:
+Prints, in one run, each with its issue-12 target, for each database driver side by side
+(`--drivers`, default `pymysql,mysqlclient`: the server is started once per driver with
+SCIM_DB_DRIVER; a driver that is not installed is skipped with a line saying so):
   - the raw read of one user + its entitlements (`CALL GET_USER_BY_ID` + `CALL GET_USER_ENTITLEMENT`,
-    one round trip, PyMySQL: the server's driver) and `GET /Users/{id}` over HTTPS (<= 1.5x raw);
+    one round trip, over that driver) and `GET /Users/{id}` over HTTPS (<= 1.5x raw);
   - `GET /Users?filter=userName eq "..."` (<= 2x `GET /Users/{id}`);
   - a full import: `GET /Users?count=100` from startIndex=1 until every user is read (<= 60 s);
   - creates per second (`POST /Users` with one entitlement, sequential; >= 300/s).
 
 Usage: .venv/bin/python benchmarks/scim_bench.py [--users 100000] [--requests 1000] [--creates 500]
-       [--db FILE]  (FILE: JSON {port, database, user, password} of an already loaded database)
+       [--drivers pymysql,mysqlclient] [--db FILE]
+       (FILE: JSON {port, database, user, password} of an already loaded database)
 """
 
 from __future__ import annotations
@@ -29,13 +32,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-import pymysql
-from pymysql.constants import CLIENT
 
 from lab.company import generate_company
 from lab.jdbc.container import DbContainer, build_image, free_port, write_sql
 from lab.jdbc.sql import render_sql
 from lab.runner import Runner
+from lab.scim.driver import Driver, select_driver
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -55,10 +57,11 @@ def timed(fn: Callable[[], object], n: int, warmup: int = 20) -> list[float]:
     return out
 
 
-def start_server(db: DbContainer, data: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(db: DbContainer, data: Path, driver: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {
         **os.environ,
+        "SCIM_DB_DRIVER": driver,
         "SCIM_DB_HOST": "127.0.0.1",
         "SCIM_DB_PORT": str(db.port),
         "MARIADB_DATABASE": db.database,
@@ -120,41 +123,37 @@ def load_database(args: argparse.Namespace, root: Path) -> tuple[DbContainer, bo
     return db, True
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--creates", type=int, default=500)
-    parser.add_argument("--db", help="JSON file naming an already loaded database (port, database, user, password)")
-    args = parser.parse_args()
-
-    root = Path(tempfile.mkdtemp(prefix="scim-bench-"))
-    t0 = time.perf_counter()
-    db, owned = load_database(args, root)
-    load_s = time.perf_counter() - t0
-    proc = None
+def active_ids(db: DbContainer) -> list[str]:
+    conn = db.connect()
     try:
-        proc, port = start_server(db, root / "scim")
-        token = (root / "scim" / "token").read_text().strip()
-        ctx = ssl.create_default_context(cafile=str(root / "scim" / "scim.crt"))
-        conn = db.connect()
         with conn.cursor() as cur:
             cur.execute("SELECT USER_ID FROM USERS WHERE IS_ACTIVE = 1")
-            ids = [r[0] for r in cur.fetchall()]
-        rng = random.Random(1)
+            return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
 
-        multi = pymysql.connect(
+
+def measure(db: DbContainer, driver: Driver, root: Path, args: argparse.Namespace) -> None:
+    """Every measure with the server on `driver`, printed with its target."""
+    ids = active_ids(db)  # a previous driver's run has created users
+    proc, port = start_server(db, root / "scim", driver.name)
+    try:
+        token = (root / "scim" / "token").read_text().strip()
+        ctx = ssl.create_default_context(cafile=str(root / "scim" / "scim.crt"))
+        rng = random.Random(1)
+        multi = driver.connect(
             host="127.0.0.1", port=db.port, user=db.user, password=db.password, database=db.database,
-            autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS, cursorclass=pymysql.cursors.DictCursor,
+            connect_timeout=10,
         )  # fmt: skip
 
         def raw_resource() -> None:
             # What one SCIM user resource needs: the user row and its entitlements, one round trip.
             with multi.cursor() as cur:
-                user_id = multi.escape(rng.choice(ids))
-                cur.execute(f"CALL GET_USER_BY_ID({user_id}); CALL GET_USER_ENTITLEMENT({user_id})")
+                user_id = rng.choice(ids)
+                cur.execute("CALL GET_USER_BY_ID(%s); CALL GET_USER_ENTITLEMENT(%s)", (user_id, user_id))
                 while True:
-                    cur.fetchall()
+                    if cur.description:
+                        cur.fetchall()
                     if not cur.nextset():
                         break
 
@@ -200,7 +199,7 @@ def main() -> int:
         }
         start = time.perf_counter()
         for i in range(args.creates):
-            name = f"bench.{i}.{os.getpid()}@galaxy.local"
+            name = f"bench.{driver.name}.{i}.{os.getpid()}@galaxy.local"
             status_code, answer = https.post("/scim/v2/Users", {**body, "userName": name, "emails": [{"value": name}]})
             assert status_code == 201, answer
         creates = args.creates / (time.perf_counter() - start)
@@ -208,8 +207,8 @@ def main() -> int:
         def verdict(ok: bool) -> str:
             return "met" if ok else "MISSED"
 
-        print(f"users in database: {len(ids)} (loaded in {load_s:.0f} s); {args.requests} requests per measure")
-        print(f"raw user + entitlements (PyMySQL, 1 trip)  p50 {raw_p50:6.2f} ms  p95 {raw_p95:6.2f} ms")
+        print(f"-- server on {driver.name}")
+        print(f"raw user + entitlements ({driver.name}, 1 trip) p50 {raw_p50:6.2f} ms  p95 {raw_p95:6.2f} ms")
         print(f"GET /Status (HTTPS floor, no database)     p50 {floor_p50:6.2f} ms  p95 {floor_p95:6.2f} ms")
         print(f"GET /Users/{{id}}                            p50 {get_p50:6.2f} ms  p95 {get_p95:6.2f} ms")
         print(f"GET /Users?filter=userName eq              p50 {flt_p50:6.2f} ms  p95 {flt_p95:6.2f} ms")
@@ -220,13 +219,42 @@ def main() -> int:
         met = verdict(import_s <= 60)
         print(f"full import, count=100       {import_s:6.1f} s for {pages} pages  (target <= 60 s: {met})")
         print(f"POST /Users (1 entitlement)  {creates:6.1f} creates/s  (target >= 300/s: {verdict(creates >= 300)})")
-        conn.close()
+        sys.stdout.flush()
         multi.close()
         https.close()
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait(timeout=20)
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--creates", type=int, default=500)
+    parser.add_argument("--drivers", default="pymysql,mysqlclient", help="comma-separated: pymysql, mysqlclient")
+    parser.add_argument("--db", help="JSON file naming an already loaded database (port, database, user, password)")
+    args = parser.parse_args()
+    drivers = []
+    for name in [n.strip() for n in args.drivers.split(",") if n.strip()]:
+        try:
+            drivers.append(select_driver(name))
+        except Exception as exc:  # noqa: BLE001 - reported, the other drivers still run
+            print(f"-- {name}: skipped ({exc})")
+
+    root = Path(tempfile.mkdtemp(prefix="scim-bench-"))
+    t0 = time.perf_counter()
+    db, owned = load_database(args, root)
+    load_s = time.perf_counter() - t0
+    try:
+        ids = active_ids(db)
+        print(f"users in database: {len(ids)} (loaded in {load_s:.0f} s); {args.requests} requests per measure")
+        print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+        for driver in drivers:
+            measure(db, driver, root, args)
+            load = os.getloadavg()
+            print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    finally:
         if owned:
             db.remove()
     return 0

@@ -25,6 +25,7 @@ from typing import Any
 from lab.errors import ConfigError
 from lab.scim.bodies import parse_json
 from lab.scim.db import Database, DbTarget, Pool
+from lab.scim.driver import select_driver
 from lab.scim.errors import ScimError, bad_request, invalid_syntax
 from lab.scim.operations import OperationMap, parse_operations
 
@@ -43,6 +44,8 @@ class ServerConfig:
     max_results: int = 1000
     max_body: int = 1024 * 1024
     apps: tuple[str, ...] = ()  # the {app} names /ws/rest/{app}/scim/v2 serves (SCIM_APP); empty: any
+    #: SCIM_DB_DRIVER: auto (mysqlclient when installed, else PyMySQL), mysqlclient or pymysql
+    driver: str = "auto"
 
 
 class Backend:
@@ -50,7 +53,8 @@ class Backend:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.default = Database(Pool(config.target, config.pool_size), config.operations)
+        self.driver = select_driver(config.driver)
+        self.default = Database(Pool(config.target, config.pool_size, driver=self.driver), config.operations)
         self._lock = threading.Lock()
         self._pools: OrderedDict[DbTarget, Pool] = OrderedDict()
         self._parsed: OrderedDict[str, Database] = OrderedDict()
@@ -79,7 +83,7 @@ class Backend:
         with self._lock:
             pool = self._pools.get(target)
             if pool is None:
-                pool = self._pools[target] = Pool(target, max(2, self.config.pool_size // 2))
+                pool = self._pools[target] = Pool(target, max(2, self.config.pool_size // 2), driver=self.driver)
                 while len(self._pools) > MAX_EXTRA_POOLS:
                     _, old = self._pools.popitem(last=False)
                     old.close()

@@ -1,8 +1,9 @@
-"""Database access: JDBC-style targets, a small PyMySQL pool, and error mapping.
+"""Database access: JDBC-style targets, a small connection pool, and error mapping.
 
 Every value is bound by the driver (`cursor.execute(statement, args)`); statement texts come
-only from the operation map. The pool re-connects after a database restart: a broken connection
-is dropped and the call retried once on a fresh one.
+only from the operation map. The driver is mysqlclient when installed, else PyMySQL
+(lab.scim.driver). The pool re-connects after a database restart: a broken connection is
+dropped and the call retried once on a fresh one.
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import pymysql
-import pymysql.cursors
-from pymysql.constants import CLIENT
-
+from lab.scim.driver import Driver, select_driver
 from lab.scim.errors import ScimError, bad_request, conflict, not_found
 from lab.scim.operations import Lookup, Operation, OperationMap, to_pyformat
 
@@ -34,6 +32,9 @@ _MAX_COMPILED = 256
 #: (the filters SQL cannot answer) and "get all entitlements" (read by every create or update
 #: that names entitlements, and by /Schemas).
 _CACHED = frozenset({"get_users", "get_all_users", "get_all_entitlements"})
+#: What a write through this server drops: the user lists. "Get all entitlements" stays (for its
+#: few seconds): no operation writes ENTITLEMENTS, so a run of creates does not re-read it each.
+_USER_LISTS = ("get_users", "get_all_users")
 _JDBC = re.compile(r"^jdbc:(mysql|mariadb)://", re.IGNORECASE)
 
 
@@ -72,30 +73,27 @@ class DatabaseUnavailable(ScimError):
 
 
 class Pool:
-    """A bounded pool of autocommit PyMySQL connections to one target."""
+    """A bounded pool of autocommit connections to one target (`driver`: lab.scim.driver)."""
 
-    def __init__(self, target: DbTarget, size: int = 8, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self, target: DbTarget, size: int = 8, connect_timeout: float = 5.0, driver: Driver | None = None
+    ) -> None:
         self.target = target
         self.size = size
         self.connect_timeout = connect_timeout
-        self._idle: queue.LifoQueue[tuple[pymysql.connections.Connection[Any], float]] = queue.LifoQueue()
+        self.driver = driver or select_driver()
+        self._idle: queue.LifoQueue[tuple[Any, float]] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(size)
 
-    def connect(self) -> pymysql.connections.Connection[Any]:
+    def connect(self) -> Any:
         t = self.target
-        return pymysql.connect(
+        return self.driver.connect(
             host=t.host,
             port=t.port,
             user=t.user,
             password=t.password,
             database=t.database,
-            autocommit=True,
-            charset="utf8mb4",
-            client_flag=CLIENT.MULTI_STATEMENTS,  # batched reads (as allowMultiQueries=true)
             connect_timeout=self.connect_timeout,
-            read_timeout=30,
-            write_timeout=30,
-            cursorclass=pymysql.cursors.DictCursor,
         )
 
     def run(self, statement: str, args: Sequence[Any]) -> list[dict[str, Any]]:
@@ -103,42 +101,52 @@ class Pool:
         return self.run_batch([(statement, args)])[0]
 
     def run_batch(self, items: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
-        """Execute read statements in one round trip; the first result set of each, in order."""
+        """Execute statements in one round trip; the first result set of each (or []), in order.
+
+        When the connection is lost, the statements not yet answered are retried once on a fresh
+        connection (as if each had been sent alone). A driver error carries `lab_index`, the
+        position of the statement that failed.
+        """
+        driver = self.driver
+        done: list[list[dict[str, Any]]] = []
         if not self._slots.acquire(timeout=30):
             raise DatabaseUnavailable("too many concurrent database calls; try again")
         try:
             for attempt in (1, 2):
                 conn = self._checkout()
                 try:
-                    results = _execute(conn, items)
-                except pymysql.err.OperationalError as exc:
+                    _execute(driver, conn, items[len(done) :], done)
+                except driver.OperationalError as exc:
                     _close(conn)
                     if _code(exc) in _CONNECTION_LOST and attempt == 1:
                         continue
+                    _at(exc, len(done))
                     raise
-                except pymysql.err.InterfaceError:
+                except driver.InterfaceError as exc:
                     _close(conn)
                     if attempt == 1:
                         continue
+                    _at(exc, len(done))
                     raise
-                except pymysql.err.MySQLError:
+                except driver.Error as exc:
                     self._idle.put((conn, time.monotonic()))
+                    _at(exc, len(done))
                     raise
                 self._idle.put((conn, time.monotonic()))
-                return results
+                return done
             raise DatabaseUnavailable()
         finally:
             self._slots.release()
 
-    def _checkout(self) -> pymysql.connections.Connection[Any]:
+    def _checkout(self) -> Any:
         try:
             conn, since = self._idle.get_nowait()
         except queue.Empty:
             return self.connect()
         if time.monotonic() - since > _IDLE_PING_SECONDS:
             try:
-                conn.ping(reconnect=False)
-            except pymysql.err.MySQLError:
+                self.driver.ping(conn)
+            except self.driver.Error:
                 _close(conn)
                 return self.connect()
         return conn
@@ -178,16 +186,16 @@ class Database:
             cached = self._cache.get(name)
             if cached and time.monotonic() - cached[0] < self.list_cache_seconds:
                 return cached[1]
-        elif not name.startswith("get_"):
-            self._cache.clear()
-            self._sorted = None
         rows = self.call_many([(name, values)])[0]
         if name in _CACHED:
             self._cache[name] = (time.monotonic(), rows)
-        elif not name.startswith("get_"):
-            self._cache.clear()
-            self._sorted = None
         return rows
+
+    def _writes(self) -> None:
+        """Drop what a write may have changed (before it runs, and again after)."""
+        for name in _USER_LISTS:
+            self._cache.pop(name, None)
+        self._sorted = None
 
     def sorted_users(self, *, fresh: bool) -> list[dict[str, Any]]:
         """ "get users" rows ordered by USER_ID, from a snapshot an import pages through.
@@ -220,11 +228,26 @@ class Database:
             batch.append((statement, args))
         try:
             return self.pool.run_batch(batch)
-        except pymysql.err.MySQLError as exc:
+        except self.pool.driver.Error as exc:
             raise map_db_error(lookup, exc) from None
 
     def call_many(self, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
-        """Run several operations in one database round trip (reads); rows per operation."""
+        """Run several operations in one database round trip, in order; rows per operation.
+
+        Writes may come first and reads of their result after them (a create and the read of the
+        new user): the database runs the statements one after the other and stops at the first
+        that fails, whose error is mapped as that operation's (lab.scim.db.map_db_error).
+        """
+        writes = any(not name.startswith("get_") for name, _ in calls)
+        if writes:
+            self._writes()
+        try:
+            return self._run_calls(calls)
+        finally:
+            if writes:
+                self._writes()
+
+    def _run_calls(self, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
         items = []
         for name, values in calls:
             op = self.operations[name]
@@ -234,11 +257,12 @@ class Database:
             items.append((statement, [values.get(param) for param in op.params]))
         try:
             return self.pool.run_batch(items)
-        except pymysql.err.MySQLError as exc:
-            raise map_db_error(self.operations[calls[0][0]], exc) from None
+        except self.pool.driver.Error as exc:
+            index = getattr(exc, "lab_index", 0)
+            raise map_db_error(self.operations[calls[min(index, len(calls) - 1)][0]], exc) from None
 
 
-def map_db_error(op: Operation | Lookup, exc: pymysql.err.MySQLError) -> ScimError:
+def map_db_error(op: Operation | Lookup, exc: BaseException) -> ScimError:
     """Turn a driver error (including procedure SIGNAL messages) into a SCIM error."""
     code = _code(exc)
     message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
@@ -263,28 +287,39 @@ def map_db_error(op: Operation | Lookup, exc: pymysql.err.MySQLError) -> ScimErr
 
 
 def _execute(
-    conn: pymysql.connections.Connection[Any], items: Sequence[tuple[str, Sequence[Any]]]
-) -> list[list[dict[str, Any]]]:
+    driver: Driver, conn: Any, items: Sequence[tuple[str, Sequence[Any]]], out: list[list[dict[str, Any]]]
+) -> None:
+    """Run `items` in one round trip, appending each statement's first result set (or []) to `out`.
+
+    A statement's answer is known by its form: a CALL answers with its procedure's result sets
+    and then a status (OK) result; any other statement with one result, rows or status. So
+    `len(out)` is always the index of the statement that is running when an error is raised.
+    """
     with conn.cursor() as cur:
         if len(items) == 1:
             statement, args = items[0]
             cur.execute(statement, tuple(args))
+        else:
+            # Several statements in one round trip: each value is escaped by the driver (mogrify),
+            # the statement texts come from the validated operation map (one statement each, no `;`).
+            cur.execute(";\n".join(driver.mogrify(cur, stmt, args) for stmt, args in items))
+        for i, (statement, _) in enumerate(items):
+            if i > 0 and not cur.nextset():
+                raise driver.ProgrammingError(0, "a batched operation returned an unexpected number of results")
             rows = list(cur.fetchall()) if cur.description else []
-            while cur.nextset():  # CALL returns a trailing status result; drain it
-                pass
-            return [rows]
-        # Several reads in one round trip: each value is escaped by the driver (mogrify), the
-        # statement texts come from the validated operation map (one statement each, no `;`).
-        cur.execute(";\n".join(cur.mogrify(stmt, tuple(args)) for stmt, args in items))
-        sets: list[list[dict[str, Any]]] = []
-        while True:
-            if cur.description:
-                sets.append(list(cur.fetchall()))
-            if not cur.nextset():
-                break
-    if len(sets) != len(items):
-        raise pymysql.err.ProgrammingError(0, "a batched operation returned an unexpected number of results")
-    return sets
+            if statement.lstrip()[:5].upper() == "CALL ":
+                while cur.description and cur.nextset():  # the procedure's other result sets...
+                    if cur.description:
+                        cur.fetchall()
+                # ...up to its status result, which ends the CALL
+            out.append(rows)
+        while cur.nextset():  # nothing is expected here; drained so the connection stays usable
+            pass
+
+
+def _at(exc: Exception, index: int) -> None:
+    """Note on a driver error which statement of its batch failed (for map_db_error's name)."""
+    exc.lab_index = index  # type: ignore[attr-defined]
 
 
 def _code(exc: BaseException) -> int:
@@ -296,6 +331,6 @@ def _first_clause(message: str) -> str:
     return message.split(" at row")[0][:200]
 
 
-def _close(conn: pymysql.connections.Connection[Any]) -> None:
+def _close(conn: Any) -> None:
     with contextlib.suppress(Exception):  # already broken; closing is best effort
         conn.close()

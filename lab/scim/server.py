@@ -16,6 +16,7 @@ from pathlib import Path
 from lab.errors import ConfigError, Problem
 from lab.scim.backend import ServerConfig
 from lab.scim.db import DbTarget
+from lab.scim.driver import select_driver
 from lab.scim.operations import Kind, load_operations
 from lab.scim.security import ensure_certificate, ensure_token
 
@@ -35,7 +36,7 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
 
     SCIM_DB_HOST, SCIM_DB_PORT, MARIADB_DATABASE, MARIADB_USER, MARIADB_PASSWORD, SCIM_DATA_DIR,
     SCIM_LISTEN, SCIM_LISTEN_PORT, SCIM_TLS (1/0), SCIM_OPERATIONS_FILE, SCIM_OPERATION_KIND,
-    SCIM_POOL_SIZE, SCIM_MAX_RESULTS, SCIM_CERT_HOSTNAME.
+    SCIM_POOL_SIZE, SCIM_MAX_RESULTS, SCIM_CERT_HOSTNAME, SCIM_DB_DRIVER (auto, mysqlclient, pymysql).
     """
     problems: list[Problem] = []
 
@@ -67,6 +68,11 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
     app = environ.get("SCIM_APP", "") or "jdbc_on_prem"
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", app):
         problems.append(Problem(f"SCIM_APP={app!r} is invalid", "use letters, digits, '-' and '_'"))
+    driver_name = environ.get("SCIM_DB_DRIVER", "auto") or "auto"
+    try:
+        driver = select_driver(driver_name)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     if problems:
         raise ConfigError(*problems)
     ops_file = environ.get("SCIM_OPERATIONS_FILE", "")
@@ -76,7 +82,9 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
     if environ.get("SCIM_TLS", "1") != "0":
         hostnames = tuple(h for h in environ.get("SCIM_CERT_HOSTNAME", "").split(",") if h)
         cert, key = ensure_certificate(data_dir, hostnames)
-    config = ServerConfig(target, operations, token, pool_size=pool_size, max_results=max_results, apps=(app,))
+    config = ServerConfig(
+        target, operations, token, pool_size=pool_size, max_results=max_results, apps=(app,), driver=driver.name
+    )
     return config, Listen(environ.get("SCIM_LISTEN", "127.0.0.1"), port, cert, key)
 
 
@@ -87,7 +95,7 @@ def run(config: ServerConfig, listen: Listen, log_level: str = "info") -> None:
     from lab.scim.app import create_app
 
     scheme = "https" if listen.cert else "http"
-    log.info("SCIM server on %s://%s:%d/scim/v2", scheme, listen.host, listen.port)
+    log.info("SCIM server on %s://%s:%d/scim/v2 (database driver %s)", scheme, listen.host, listen.port, config.driver)
     uvicorn.run(
         create_app(config),
         host=listen.host,

@@ -129,13 +129,19 @@ class UserService:
         columns = user_to_columns(user, user_id)
         if user.get("password"):
             columns["PASSWORD_HASH"] = hash_password(user["password"])
-        self.db.call("create_user", columns)
+        # The writes and the read of the new user go in one round trip, in this order; the
+        # database stops at the first that fails (its error is that operation's, as one by one).
+        calls: list[tuple[str, Mapping[str, Any]]] = [("create_user", columns)]
         if user.get("externalId"):
-            self.db.call("set_external_id", {"USER_ID": user_id, "EXTERNALID": user["externalId"]})
+            calls.append(("set_external_id", {"USER_ID": user_id, "EXTERNALID": user["externalId"]}))
         if user.get("active") is False:
-            self.db.call("deactivate_user", {"USER_ID": user_id})
-        self._sync_entitlements(user_id, set(), wanted, remove=False)
-        return self.get(user_id)
+            calls.append(("deactivate_user", {"USER_ID": user_id}))
+        calls += [("add_entitlement", {"USER_ID": user_id, "ENT_ID": int(e)}) for e in sorted(wanted, key=_int_key)]
+        values = {"USER_ID": user_id}
+        *_, rows, ents = self.db.call_many([*calls, ("get_user_by_id", values), ("get_user_entitlements", values)])
+        if not rows:
+            raise not_found(f"user {user_id!r} not found")
+        return row_to_user(rows[0], ents, self.location)
 
     def replace(self, user_id: str, body: Any) -> dict[str, Any]:
         """RFC 7644 §3.5.1: replace every stored attribute (entitlements only when given).
