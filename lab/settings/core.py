@@ -56,10 +56,9 @@ class CoreSettings(Section):
     @field_validator("okta_org")
     @classmethod
     def _org_is_host(cls, value: str) -> str:
-        value = value.strip().removeprefix("https://").rstrip("/")
-        if value and ("/" in value or "." not in value or " " in value):
-            raise ValueError("is not an Okta org host name; use e.g. myorg.okta.com")
-        return value
+        from lab.settings.mcp import check_org
+
+        return check_org(value)
 
     @property
     def extra_ca_paths(self) -> list[str]:

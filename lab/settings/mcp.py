@@ -27,8 +27,22 @@ _PEM_KEY = re.compile(rb"-----BEGIN (RSA |EC )?PRIVATE KEY-----\s+[A-Za-z0-9+/=\
 _EXTRA_HOST = re.compile(r"^[A-Za-z0-9.-]+:(?:host-gateway|[0-9a-fA-F:.]+)$")
 
 
+def check_org(value: str) -> str:
+    """OKTA_ORG -> its host (`myorg.okta.com`, optionally `:port`); ValueError saying what is wrong."""
+    host = value.strip().lower().removeprefix("https://").rstrip("/")
+    if not host:
+        return ""
+    if host.startswith("http://"):
+        raise ValueError("uses http://; the Okta SDK talks to the org over HTTPS only; set the host name, e.g. myorg.okta.com")
+    if not _HOST.match(host):
+        raise ValueError("is not an Okta org host name; use the host only, e.g. myorg.okta.com (no path)")
+    if "-admin" in host.split(":")[0]:
+        raise ValueError("is the admin console host; use the org host without '-admin', e.g. myorg.okta.com")
+    return host
+
+
 class McpSettings(Section):
-    org: str = env("OKTA_ORG", "")  # also read by core; checked here for its host shape
+    org: str = env("OKTA_ORG", "")  # core's key, read here too (checked by core)
     client_id: str = env(
         "OKTA_MCP_CLIENT_ID", "", pattern=r"^[A-Za-z0-9_-]{0,100}$",
         description="use the Client ID of the Okta API Services app (letters, digits, '-' and '_')",
@@ -53,16 +67,11 @@ class McpSettings(Section):
     @field_validator("org")
     @classmethod
     def _org(cls, value: str) -> str:
-        host = value.strip().lower().removeprefix("https://").rstrip("/")
-        if not host:
+        """The host as core reads it (core reports a bad OKTA_ORG, once)."""
+        try:
+            return check_org(value)
+        except ValueError:
             return ""
-        if host.startswith("http://"):
-            raise ValueError("uses http://; the Okta SDK talks to the org over HTTPS only; set the host name, e.g. myorg.okta.com")
-        if not _HOST.match(host):
-            raise ValueError("is not an org host name; use the host only, e.g. myorg.okta.com (no path)")
-        if "-admin" in host.split(":")[0]:
-            raise ValueError("is the admin console host; use the org host without '-admin', e.g. myorg.okta.com")
-        return host
 
     @field_validator("scopes")
     @classmethod
