@@ -25,6 +25,12 @@ chmod 0600 "$XDG_DATA_HOME/python_keyring/keyring_pass.cfg"
 chown -R okta-mcp:okta-mcp "$DATA"
 chmod -R go-rwx "$DATA"
 install -d -o okta-mcp -g okta-mcp -m 0700 /run/okta-mcp
+# The Okta SDK's request timeout and 429 retries, as numbers: its OKTA_CLIENT_* environment
+# variables arrive as strings, which it then compares with numbers and fails every call.
+install -d -o okta-mcp -g okta-mcp -m 0700 "$DATA/.okta"
+printf 'okta:\n  client:\n    requestTimeout: %d\n    rateLimit:\n      maxRetries: %d\n' \
+  "${LAB_OKTA_TIMEOUT:-30}" "${LAB_OKTA_MAX_RETRIES:-3}" > "$DATA/.okta/okta.yaml"
+chown okta-mcp:okta-mcp "$DATA/.okta/okta.yaml"
 
 rate=${MCP_RATE_LIMIT:-600}
 sed -e "s/@TOKEN@/$MCP_GATEWAY_TOKEN/" -e "s/@RATE@/$rate/" -e "s/@BURST@/$(( rate / 10 + 10 ))/" \
@@ -41,7 +47,7 @@ say "gateway on port 8000 (bearer token required, /healthz open) for org ${OKTA_
 as_user nginx -e stderr -c /run/okta-mcp/nginx.conf -g 'daemon off;' &
 as_user node /opt/okta-mcp/gateway/node_modules/supergateway/dist/index.js \
   --stdio /opt/okta-mcp/venv/bin/okta-mcp-server --outputTransport streamableHttp --stateful \
-  --port 8001 --healthEndpoint /healthz --logLevel "${MCP_GATEWAY_LOG_LEVEL:-info}" &
+  --port 8001 --healthEndpoint /healthz --logLevel "${MCP_GATEWAY_LOG_LEVEL:-none}" &
 set +e
 wait -n
 code=$?

@@ -42,7 +42,7 @@ def _failed(url: str, exc: BaseException) -> TargetError:
 def _root_cause(exc: BaseException) -> str:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
-    return str(exc) or type(exc).__name__
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 @app.command("config")
@@ -99,7 +99,9 @@ def call_cmd(
     try:
         args = parse_args(arg)
     except ValueError as exc:
-        raise UsageError(Problem(f"--arg {exc} is not KEY=VALUE", "e.g. --arg limit=20 --arg search='status eq \"ACTIVE\"'")) from None
+        raise UsageError(
+            Problem(f"--arg {exc} is not KEY=VALUE", "e.g. --arg limit=20 --arg search='status eq \"ACTIVE\"'")
+        ) from None
     cfg = LabConfig.from_env(lab_context(ctx).env_path)
     url = gateway_url(cfg)
     try:

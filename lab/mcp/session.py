@@ -32,16 +32,21 @@ async def _with_session(url: str, token: str, work: Callable[[Any], Awaitable[An
 
     headers = {"Authorization": f"Bearer {token}"}
     http = create_mcp_http_client(headers=headers, timeout=httpx.Timeout(timeout, read=max(timeout, 300)))
-    async with http, streamable_http_client(url, http_client=http) as (read, write, _):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            return await work(session)
+    async with (
+        http,
+        streamable_http_client(url, http_client=http) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        return await work(session)
 
 
 def list_tools(url: str, token: str, timeout: float = 60) -> list[Tool]:
     async def work(session: Any) -> list[Tool]:
         result = await session.list_tools()
-        return [Tool(t.name, (t.description or "").strip().splitlines()[0] if t.description else "") for t in result.tools]
+        return [
+            Tool(t.name, (t.description or "").strip().splitlines()[0] if t.description else "") for t in result.tools
+        ]
 
     return anyio.run(_with_session, url, token, work, timeout)
 
@@ -61,8 +66,10 @@ def to_result(tool: str, result: Any) -> CallResult:
         data = json.loads(text) if text else None
     except ValueError:
         data = None
-    error = bool(result.isError) or (isinstance(data, dict) and "error" in data) or (
-        isinstance(data, list) and bool(data) and isinstance(data[0], dict) and set(data[0]) == {"error"}
+    error = (
+        bool(result.isError)
+        or (isinstance(data, dict) and "error" in data)
+        or (isinstance(data, list) and bool(data) and isinstance(data[0], dict) and set(data[0]) == {"error"})
     )
     return CallResult(tool, error, text, data)
 

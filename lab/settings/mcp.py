@@ -22,8 +22,12 @@ SCOPES = (
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: the keys an MCP lab needs besides OKTA_ORG: set all of them or none
 REQUIRED = ("OKTA_MCP_CLIENT_ID", "OKTA_MCP_KEY_ID", "OKTA_MCP_PRIVATE_KEY_FILE")
-_HOST = re.compile(r"^(?=.{1,253}(?::\d{1,5})?$)(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z][a-z0-9-]{0,62}(?<!-)(?::\d{1,5})?$")
-_PEM_KEY = re.compile(rb"-----BEGIN (RSA |EC )?PRIVATE KEY-----\s+[A-Za-z0-9+/=\s]+-----END (RSA |EC )?PRIVATE KEY-----")
+_HOST = re.compile(
+    r"^(?=.{1,253}(?::\d{1,5})?$)(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z][a-z0-9-]{0,62}(?<!-)(?::\d{1,5})?$"
+)
+_PEM_KEY = re.compile(
+    rb"-----BEGIN (RSA |EC )?PRIVATE KEY-----\s+[A-Za-z0-9+/=\s]+-----END (RSA |EC )?PRIVATE KEY-----"
+)
 _EXTRA_HOST = re.compile(r"^[A-Za-z0-9.-]+:(?:host-gateway|[0-9a-fA-F:.]+)$")
 
 
@@ -33,7 +37,9 @@ def check_org(value: str) -> str:
     if not host:
         return ""
     if host.startswith("http://"):
-        raise ValueError("uses http://; the Okta SDK talks to the org over HTTPS only; set the host name, e.g. myorg.okta.com")
+        raise ValueError(
+            "uses http://; the Okta SDK talks to the org over HTTPS only; set the host name, e.g. myorg.okta.com"
+        )
     if not _HOST.match(host):
         raise ValueError("is not an Okta org host name; use the host only, e.g. myorg.okta.com (no path)")
     if "-admin" in host.split(":")[0]:
@@ -133,7 +139,9 @@ class McpSettings(Section):
                 "the MCP lab needs all of OKTA_MCP_CLIENT_ID, OKTA_MCP_KEY_ID and OKTA_MCP_PRIVATE_KEY_FILE, or none"
             )
         if given and not self.org:
-            raise ValueError("OKTA_MCP_* is set but OKTA_ORG is not; set OKTA_ORG to your org host, e.g. myorg.okta.com")
+            raise ValueError(
+                "OKTA_MCP_* is set but OKTA_ORG is not; set OKTA_ORG to your org host, e.g. myorg.okta.com"
+            )
         return self
 
     @property

@@ -34,7 +34,9 @@ def rsa_key() -> rsa.RSAPrivateKey:
 
 
 def pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 @dataclass
@@ -47,7 +49,7 @@ class TestCA:
     ips: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         ca_key, key = rsa_key(), rsa_key()
         ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "okta-lab test CA")])
         ca = (
@@ -115,7 +117,11 @@ class FakeOkta:
     users: list[dict[str, object]] = field(default_factory=lambda: [_user(n) for n in range(1, 26)])
     groups: list[dict[str, object]] = field(
         default_factory=lambda: [
-            {"id": "00g000000000000001", "type": "OKTA_GROUP", "profile": {"name": "Rebels", "description": "Alliance"}},
+            {
+                "id": "00g000000000000001",
+                "type": "OKTA_GROUP",
+                "profile": {"name": "Rebels", "description": "Alliance"},
+            },
             {"id": "00g000000000000002", "type": "OKTA_GROUP", "profile": {"name": "Empire", "description": ""}},
         ]
     )
@@ -123,7 +129,8 @@ class FakeOkta:
     revoked: set[str] = field(default_factory=set)
     refused: list[str] = field(default_factory=list)  # why each refused client assertion was refused
     requests: list[str] = field(default_factory=list)
-    port: int = 0
+    denied: list[str] = field(default_factory=list)  # why each API request was answered 401
+    port: int = 0  # 0: an ephemeral one
 
     @property
     def origin(self) -> str:
@@ -153,6 +160,21 @@ class FakeOkta:
             return "iss/sub are not the client id"
         if claims["exp"] - time.time() > 3600:
             return "exp is more than an hour away"
+        return ""
+
+    def token_problem(self, authorization: str) -> str:
+        """'' when `authorization` carries a token this org issued and still honours."""
+        # The Okta SDK (okta 3.4.6, okta/configuration.py auth_settings) sends "Bearer" and the token
+        # with no space between them; the fake takes that form as well as RFC 6750's "Bearer <token>".
+        if not authorization.startswith("Bearer"):
+            return f"scheme of {authorization[:12]!r}... is not Bearer"
+        token = authorization.removeprefix("Bearer")
+        if token.strip() not in self.issued:
+            return "unknown token"
+        if token.strip() in self.revoked:
+            return "revoked token"
+        if self.issued[token.strip()] < time.time():
+            return "expired token"
         return ""
 
     def serve(self) -> ThreadingHTTPServer:
@@ -196,8 +218,9 @@ class FakeOkta:
             def do_GET(self) -> None:  # noqa: N802
                 fake.requests.append(f"GET {self.path}")
                 auth = self.headers.get("Authorization", "")
-                token = auth.removeprefix("Bearer ").strip()
-                if token not in fake.issued or token in fake.revoked or fake.issued[token] < time.time():
+                why = fake.token_problem(auth)
+                if why:
+                    fake.denied.append(why)
                     return self._send(
                         401, {"errorCode": "E0000011", "errorSummary": "Invalid token provided",
                               "errorLink": "E0000011", "errorId": "fake", "errorCauses": []},
@@ -212,7 +235,10 @@ class FakeOkta:
                     found = [u for u in fake.users if wanted in (u["id"], u["profile"]["login"])]  # type: ignore[index]
                     if found:
                         return self._send(200, found[0])
-                    return self._send(404, {"errorCode": "E0000007", "errorSummary": f"Not found: Resource not found: {wanted} (User)"})
+                    return self._send(
+                        404,
+                        {"errorCode": "E0000007", "errorSummary": f"Not found: Resource not found: {wanted} (User)"},
+                    )
                 if url.path == "/api/v1/groups":
                     return self._page(url.path, fake.groups, query)
                 self._send(404, {"errorCode": "E0000022", "errorSummary": "The endpoint does not exist."})
@@ -234,7 +260,7 @@ class FakeOkta:
                     links.append(f'<{fake.origin}{path}?{urlencode(after)}>; rel="next"')
                 self._send(200, page, {"Link": ", ".join(links)})
 
-        server = ThreadingHTTPServer((self.bind, 0), Handler)
+        server = ThreadingHTTPServer((self.bind, self.port), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.ca.cert_file, self.ca.key_file)
         server.socket = context.wrap_socket(server.socket, server_side=True)

@@ -56,7 +56,9 @@ def test_a_key_file_that_is_not_a_pem_private_key_is_one_line(tmp_path: Path, ke
 def test_a_key_file_others_can_read_is_one_line(tmp_path: Path, key_file: Path) -> None:
     key_file.chmod(0o640)
     lines = errors_of(configured(tmp_path, key_file), "config")
-    assert lines == [f"error: OKTA_MCP_PRIVATE_KEY_FILE={str(key_file)!r} can be read by other users — run `chmod 600 {key_file}`"]
+    assert lines == [
+        f"error: OKTA_MCP_PRIVATE_KEY_FILE={str(key_file)!r} can be read by other users — run `chmod 600 {key_file}`"
+    ]
 
 
 def test_mcp_keys_without_an_org_is_one_line(tmp_path: Path, key_file: Path) -> None:
@@ -72,7 +74,10 @@ def test_extra_hosts_must_be_name_ip_pairs(tmp_path: Path) -> None:
 def test_up_mcp_without_the_keys_names_them_in_one_line(tmp_path: Path) -> None:
     lines = errors_of(project(tmp_path), "render", "mcp")
     assert len(lines) == 1, lines
-    assert "okta-mcp cannot start: set OKTA_ORG, OKTA_MCP_CLIENT_ID, OKTA_MCP_KEY_ID, OKTA_MCP_PRIVATE_KEY_FILE" in lines[0]
+    assert (
+        "okta-mcp cannot start: set OKTA_ORG, OKTA_MCP_CLIENT_ID, OKTA_MCP_KEY_ID, OKTA_MCP_PRIVATE_KEY_FILE"
+        in lines[0]
+    )
     assert not (tmp_path / ".lab").exists()
 
 
@@ -91,7 +96,9 @@ def test_init_generates_the_gateway_token_and_add_missing_adds_it(tmp_path: Path
     token = LabConfig.from_env(tmp_path / ".env").mcp.gateway_token
     assert len(token) == 40 and token.isalnum()
     env = tmp_path / ".env"
-    env.write_text("".join(line + "\n" for line in env.read_text().splitlines() if not line.startswith("MCP_GATEWAY_TOKEN=")))
+    env.write_text(
+        "".join(line + "\n" for line in env.read_text().splitlines() if not line.startswith("MCP_GATEWAY_TOKEN="))
+    )
     assert "MCP_GATEWAY_TOKEN" in lab_cli(tmp_path, "init", "--add-missing").stdout
     assert len(LabConfig.from_env(env).mcp.gateway_token) == 40
 
