@@ -7,7 +7,8 @@ Brings up an `mcp` lab against the fake Okta org of the tests (HTTPS, test CA), 
     the gateway's environment), and their ratio (target: gateway <= 1.3x stdio);
   - the container's memory at rest (no session open): docker's figure and the RSS per process.
 
-Usage: .venv/bin/python benchmarks/mcp.py [--calls 50] [--keep]
+Usage: .venv/bin/python benchmarks/mcp.py [--calls 50] [--keep] [--lab DIR]
+(--lab: measure an mcp lab that is already up, against whatever org it is set up for)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,9 +24,12 @@ from pathlib import Path
 import anyio
 from _common import lab, new_lab, pct
 
-from lab.config import LabConfig
-from lab.mcp.session import _with_session
-from tests.fakes.okta import FakeOkta, TestCA, pem, rsa_key
+# This file is named like the MCP SDK's package: take its folder off the path before the SDK loads.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from lab.config import LabConfig  # noqa: E402
+from lab.mcp.session import _with_session  # noqa: E402
+from tests.fakes.okta import FakeOkta, TestCA, pem, rsa_key  # noqa: E402
 
 # Runs inside the container as okta-mcp: the server over stdio with supergateway's environment.
 STDIO = r"""
@@ -78,7 +83,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--keep", action="store_true", help="leave the lab running")
+    parser.add_argument("--lab", type=Path, help="an mcp lab that is already up")
     args = parser.parse_args()
+    if args.lab:
+        measure(args.lab, args.calls)
+        return
 
     folder = Path(tempfile.mkdtemp(prefix="lab-bench-fake-okta-"))
     key = rsa_key()
@@ -99,33 +108,38 @@ def main() -> None:
         start = time.perf_counter()
         lab(root, "up", "mcp")
         print(f"lab up mcp (build included): {time.perf_counter() - start:.1f}s")
-        cfg = LabConfig.from_env(root / ".env")
-        cid = container_of(cfg)
-        via_gateway = gateway_calls(f"http://127.0.0.1:{cfg.mcp.port}/mcp", cfg.mcp.gateway_token, args.calls)
-        out = subprocess.run(["docker", "exec", "-u", "okta-mcp", cid, "/opt/okta-mcp/venv/bin/python", "-c", STDIO,
-                              str(args.calls)], capture_output=True, text=True, check=True).stdout  # fmt: skip
-        via_stdio = json.loads(out.strip().splitlines()[-1])
-        for name, values in (("gateway", via_gateway), ("stdio", via_stdio)):
-            print(f"list_users via {name:<8} p50 {pct(values, 50) * 1000:7.1f} ms  p95 {pct(values, 95) * 1000:7.1f} ms"
-                  f"  (n={len(values)})")  # fmt: skip
-        ratio50 = pct(via_gateway, 50) / pct(via_stdio, 50)
-        ratio95 = pct(via_gateway, 95) / pct(via_stdio, 95)
-        verdict = "ok" if ratio50 <= 1.3 else "ABOVE TARGET"
-        print(f"ratio gateway/stdio: p50 {ratio50:.2f}x, p95 {ratio95:.2f}x (target <= 1.3x: {verdict})")
-        time.sleep(3)  # sessions closed: their server processes end
-        stats = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", cid],
-                               capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-        ps = subprocess.run(["docker", "exec", cid, "ps", "-eo", "rss=,user=,comm="], capture_output=True,
-                            text=True, check=True).stdout  # fmt: skip
-        print(f"memory at rest: {stats} (docker stats)")
-        for line in ps.strip().splitlines():
-            rss, user, comm = line.split(None, 2)
-            if comm != "ps":
-                print(f"  {comm:<16} {user:<9} {int(rss) / 1024:6.1f} MiB")
+        measure(root, args.calls)
     finally:
         if not args.keep:
             lab(root, "destroy", "--yes")
         server.shutdown()
+
+
+def measure(root: Path, calls: int) -> None:
+    """Print the latencies and the memory of the running lab in `root`."""
+    cfg = LabConfig.from_env(root / ".env")
+    cid = container_of(cfg)
+    via_gateway = gateway_calls(f"http://127.0.0.1:{cfg.mcp.port}/mcp", cfg.mcp.gateway_token, calls)
+    out = subprocess.run(["docker", "exec", "-u", "okta-mcp", cid, "/opt/okta-mcp/venv/bin/python", "-c", STDIO,
+                          str(calls)], capture_output=True, text=True, check=True).stdout  # fmt: skip
+    via_stdio = json.loads(out.strip().splitlines()[-1])
+    for name, values in (("gateway", via_gateway), ("stdio", via_stdio)):
+        print(f"list_users via {name:<8} p50 {pct(values, 50) * 1000:7.1f} ms  p95 {pct(values, 95) * 1000:7.1f} ms"
+              f"  (n={len(values)})")  # fmt: skip
+    ratio50 = pct(via_gateway, 50) / pct(via_stdio, 50)
+    ratio95 = pct(via_gateway, 95) / pct(via_stdio, 95)
+    verdict = "ok" if ratio50 <= 1.3 else "ABOVE TARGET"
+    print(f"ratio gateway/stdio: p50 {ratio50:.2f}x, p95 {ratio95:.2f}x (target <= 1.3x: {verdict})")
+    time.sleep(3)  # sessions closed: their server processes end
+    stats = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", cid],
+                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    ps = subprocess.run(["docker", "exec", cid, "ps", "-eo", "rss=,user=,comm="], capture_output=True,
+                        text=True, check=True).stdout  # fmt: skip
+    print(f"memory at rest: {stats} (docker stats)")
+    for line in ps.strip().splitlines():
+        rss, user, comm = line.split(None, 2)
+        if comm != "ps":
+            print(f"  {comm:<16} {user:<9} {int(rss) / 1024:6.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ unset MCP_GATEWAY_TOKEN MCP_RATE_LIMIT
 OKTA_PRIVATE_KEY=$(cat "$KEY_FILE")
 export OKTA_PRIVATE_KEY OKTA_LOG_FILE="$DATA/logs/okta-mcp.log" HOME="$DATA"
 export NODE_OPTIONS="--require /opt/okta-mcp/loopback.cjs"
-as_user() { setpriv --reuid=okta-mcp --regid=okta-mcp --init-groups "$@"; }
+as_user() { exec setpriv --reuid=okta-mcp --regid=okta-mcp --init-groups "$@"; }  # only ever run with &: the subshell becomes the process
 
 say "gateway on port 8000 (bearer token required, /healthz open) for org ${OKTA_ORG_URL}, scopes: ${OKTA_SCOPES:-none}"
 as_user nginx -e stderr -c /run/okta-mcp/nginx.conf -g 'daemon off;' &
