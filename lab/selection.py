@@ -57,7 +57,7 @@ def unavailable(ctx: LabContext, config: LabConfig, comp: Component) -> str:
     values = config.env_values()
     missing = [key for key in comp.requires if not values.get(key, config.raw.get(key, ""))]
     if missing:
-        return f"set {', '.join(missing)} in .env (docs/{comp.stack}.md)"
+        return f"set {', '.join(missing)} in .env"
     if comp.artifact:
         url = config.raw.get(comp.artifact.url_key, "") if comp.artifact.url_key else ""
         if not url and not find_artifacts(comp, ctx.packages_dir):
@@ -67,7 +67,7 @@ def unavailable(ctx: LabContext, config: LabConfig, comp: Component) -> str:
 
 def _artifact_hint(comp: Component) -> str:
     if comp.requires and not comp.artifact:
-        return f"the {comp.stack} stack needs {', '.join(comp.requires)}"
+        return f"docs/{comp.stack}.md says where each value comes from"
     if not comp.artifact:
         return ""
     hint = f"put {comp.artifact.glob} ({comp.artifact.what or 'the vendor package'}) in packages/"
