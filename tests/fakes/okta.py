@@ -131,6 +131,7 @@ class FakeOkta:
     requests: list[str] = field(default_factory=list)
     denied: list[str] = field(default_factory=list)  # why each API request was answered 401
     port: int = 0  # 0: an ephemeral one
+    max_page: int = 20  # the most items a page holds, whatever `limit` asks (a server may send fewer)
 
     @property
     def origin(self) -> str:
@@ -248,7 +249,7 @@ class FakeOkta:
                 return [u for u in fake.users if term in json.dumps(u["profile"]).lower()] if term else fake.users
 
             def _page(self, path: str, items: list[dict[str, object]], query: dict[str, str]) -> None:
-                limit = min(int(query.get("limit", "200")), 200)
+                limit = min(int(query.get("limit", "200")), 200, fake.max_page)
                 start = 0
                 if query.get("after"):
                     ids = [str(i["id"]) for i in items]
