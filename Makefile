@@ -24,11 +24,11 @@ $(LAB): pyproject.toml Makefile
 	  echo "installing python3-venv (needed for the virtualenv)"; rm -rf $(VENV); \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e '.[scim,viewer,host,verify,radius]'
+	$(VENV)/bin/python -m pip install -q -e '.[scim,viewer,host,verify,radius,mcp]'
 	@touch $(LAB)
 
 $(TESTDEPS): $(LAB) pyproject.toml
-	$(VENV)/bin/python -m pip install -q -e '.[test,scim,viewer,host,verify,radius]'
+	$(VENV)/bin/python -m pip install -q -e '.[test,scim,viewer,host,verify,radius,mcp]'
 	@$(VENV)/bin/python -m pip install -q -e '.[scim-c]' 2>/dev/null || \
 	  echo "mysqlclient not built (needs libmariadb-dev, pkg-config, a C compiler): the SCIM server uses PyMySQL"
 	@touch $(TESTDEPS)

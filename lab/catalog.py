@@ -49,12 +49,14 @@ class Component:
     stack: str
     description: str
     build: bool = True
+    base: str = "bookworm"  # the base image it builds FROM: bookworm (LAB_BASE_IMAGE) or trixie
     image: str = ""
     needs_registry: bool = False
     default: bool = True
     depends_on: tuple[str, ...] = ()
     ports: tuple[Port, ...] = ()
     config_keys: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()  # .env keys that must be set for it to start
     artifact: Artifact | None = None
     templates: tuple[str, ...] = ()
     card: tuple[CardLine, ...] = ()
@@ -143,12 +145,14 @@ def _component(home: Path, data: dict) -> Component:  # type: ignore[type-arg]
         stack=data["stack"],
         description=data["description"],
         build=data.get("build", True),
+        base=data.get("base", "bookworm"),
         image=data.get("image", ""),
         needs_registry=data.get("needs_registry", False),
         default=data.get("default", True),
         depends_on=tuple(data.get("depends_on", ())),
         ports=tuple(Port(**p) for p in data.get("ports", ())),
         config_keys=tuple(data.get("config_keys", ())),
+        requires=tuple(data.get("requires", ())),
         artifact=Artifact(**art) if art else None,
         templates=tuple(data.get("templates", ())),
         card=tuple(CardLine(**c) for c in data.get("card", ())),

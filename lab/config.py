@@ -23,6 +23,7 @@ from lab.settings.core import CoreSettings
 from lab.settings.headerapp import HeaderappSettings
 from lab.settings.jdbc import JdbcSettings
 from lab.settings.ldap import LdapSettings
+from lab.settings.mcp import McpSettings
 from lab.settings.radius import RadiusSettings
 from lab.settings.scim import ScimSettings
 from lab.settings.viewer import ViewerSettings
@@ -42,6 +43,7 @@ class LabConfig:
     aws: AwsSettings
     radius: RadiusSettings
     headerapp: HeaderappSettings
+    mcp: McpSettings
     env_file: Path
     raw: Mapping[str, str]
 
@@ -97,6 +99,7 @@ SECTION_TYPES: dict[str, type[Section]] = {
     "aws": AwsSettings,
     "radius": RadiusSettings,
     "headerapp": HeaderappSettings,
+    "mcp": McpSettings,
 }
 
 

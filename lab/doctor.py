@@ -63,6 +63,16 @@ def packages(ctx: LabContext, config: LabConfig | None = None) -> list[PackageIn
     return out
 
 
+def _wants_trixie(config: LabConfig, names: list[str]) -> bool:
+    """True when a component of the checked stacks builds on the trixie base (e.g. okta-mcp)."""
+    from lab.catalog import load_catalog
+
+    try:
+        return any(c.base == "trixie" for c in load_catalog().select(names or config.core.stack_list))
+    except ConfigError:
+        return False
+
+
 def run_doctor(ctx: LabContext, names: list[str]) -> list[Check]:
     from lab.pipeline import check_ports, select
     from lab.targets.docker import port_in_use
@@ -97,6 +107,11 @@ def run_doctor(ctx: LabContext, names: list[str]) -> list[Check]:
         checks.append(
             Check("base image", present, f"{image} {'present' if present else 'missing'}", "run `lab base-image`")
         )
+        if _wants_trixie(config, names):
+            image = config.core.trixie_base_image
+            present = image_exists(runner, image)
+            fix = "run `lab base-image --suite trixie`"
+            checks.append(Check("trixie base image", present, f"{image} {'present' if present else 'missing'}", fix))
 
     free = shutil.disk_usage(ctx.root).free / 1e9
     checks.append(

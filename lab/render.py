@@ -233,8 +233,13 @@ def find_artifacts(comp: Component, packages: Path) -> list[Path]:
     return sorted(p for p in packages.glob(comp.artifact.glob) if p.is_file())
 
 
+def base_image_of(config: LabConfig, comp: Component) -> str:
+    """The image `comp` builds FROM."""
+    return config.core.trixie_base_image if comp.base == "trixie" else config.core.base_image
+
+
 def _image_tag(config: LabConfig, comp: Component, files: dict[Path, bytes]) -> str:
-    digest = hashlib.sha256(config.core.base_image.encode())
+    digest = hashlib.sha256(base_image_of(config, comp).encode())
     for rel, data in sorted(files.items()):
         digest.update(str(rel).encode() + b"\0" + data + b"\0")
     return f"okta-lab/{comp.service}:{digest.hexdigest()[:12]}"

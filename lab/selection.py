@@ -33,7 +33,7 @@ def select(ctx: LabContext, config: LabConfig, names: list[str], catalog: Catalo
     keep, skipped = [], []
     for comp in chosen:
         why = unavailable(ctx, config, comp)
-        if why and comp.service in explicit:
+        if why and (comp.service in explicit or (comp.requires and comp.stack in explicit)):
             raise ConfigError(Problem(f"{comp.service} cannot start: {why}", _artifact_hint(comp)))
         if why:
             skipped.append((comp, why))
@@ -54,6 +54,10 @@ def with_running(ctx: LabContext, config: LabConfig, wanted: Selection, running:
 
 def unavailable(ctx: LabContext, config: LabConfig, comp: Component) -> str:
     """Why a component cannot run here, or '' when it can."""
+    values = config.env_values()
+    missing = [key for key in comp.requires if not values.get(key, config.raw.get(key, ""))]
+    if missing:
+        return f"set {', '.join(missing)} in .env"
     if comp.artifact:
         url = config.raw.get(comp.artifact.url_key, "") if comp.artifact.url_key else ""
         if not url and not find_artifacts(comp, ctx.packages_dir):
@@ -62,6 +66,8 @@ def unavailable(ctx: LabContext, config: LabConfig, comp: Component) -> str:
 
 
 def _artifact_hint(comp: Component) -> str:
+    if comp.requires and not comp.artifact:
+        return f"docs/{comp.stack}.md says where each value comes from"
     if not comp.artifact:
         return ""
     hint = f"put {comp.artifact.glob} ({comp.artifact.what or 'the vendor package'}) in packages/"

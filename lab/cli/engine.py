@@ -12,7 +12,7 @@ from lab.cli.common import console, lab_context, note, print_json
 from lab.config import LabConfig
 from lab.doctor import run_doctor
 from lab.engine import ensure_base_image, setup_engine
-from lab.errors import ConfigError
+from lab.errors import ConfigError, Problem
 
 engine_app = typer.Typer(
     help="Install and start a Docker engine on a fresh Debian/Ubuntu machine.", no_args_is_help=True
@@ -25,11 +25,23 @@ def register(app: typer.Typer) -> None:
     app.command("doctor")(doctor)
 
 
-def _base_image(lab_ctx) -> str:  # type: ignore[no-untyped-def]
+#: Debian suites with their own base-image key: (key, default image)
+SUITE_IMAGES = {
+    "bookworm": ("LAB_BASE_IMAGE", "debian:bookworm-slim"),
+    "trixie": ("LAB_TRIXIE_BASE_IMAGE", "debian:trixie-slim"),
+}
+
+
+def _base_image(lab_ctx, suite: str = "bookworm") -> str:  # type: ignore[no-untyped-def]
+    """The image a suite's base is tagged as: its key in .env, else the environment, else the default."""
+    key, default = SUITE_IMAGES.get(suite, ("", f"debian:{suite}-slim"))
+    if not key:
+        return default
     try:
-        return LabConfig.from_env(lab_ctx.env_path).core.base_image
+        core = LabConfig.from_env(lab_ctx.env_path).core
+        return core.base_image if suite == "bookworm" else core.trixie_base_image
     except ConfigError:
-        return os.environ.get("LAB_BASE_IMAGE", "debian:bookworm-slim")
+        return os.environ.get(key, default)
 
 
 def _source(explicit: str) -> str:
@@ -58,11 +70,15 @@ def engine_setup(
 def base_image(
     ctx: typer.Context,
     source: str = typer.Option("", "--source", help="auto | pull | debootstrap (env LAB_BASE_IMAGE_SOURCE)."),
-    suite: str = typer.Option("bookworm", "--suite", help="Debian suite for debootstrap."),
+    suite: str = typer.Option(
+        "bookworm", "--suite", help="Debian suite: bookworm (LAB_BASE_IMAGE) or trixie (LAB_TRIXIE_BASE_IMAGE)."
+    ),
 ) -> None:
     """Create LAB_BASE_IMAGE locally (pull, or debootstrap + docker import when no registry answers)."""
     lab = lab_context(ctx)
-    image = _base_image(lab)
+    if suite not in SUITE_IMAGES:
+        raise ConfigError(Problem(f"--suite {suite!r} is not supported", f"use {' or '.join(SUITE_IMAGES)}"))
+    image = _base_image(lab, suite)
     how = ensure_base_image(lab.runner, image, source=_source(source), suite=suite, step=note)
     console.print(f"{image}: {how}")
 

@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "aws": ("aws", "Lab hosts on AWS EC2: create, start/stop, schedule, DNS, Lambdas."),
     "headerapp": ("headerapp", "The header-app lab: Okta Access Gateway header apps."),
     "radius": ("radius", "The RADIUS lab: test a login through the MFA challenge, show TOTP codes."),
+    "mcp": ("mcp", "The MCP lab: client configurations, list and call the Okta MCP server's tools."),
 }
 
 

@@ -18,6 +18,9 @@ class CoreSettings(Section):
     )
     bind: str = env("LAB_BIND", "127.0.0.1")  # an IP literal, IPv6 without brackets (see url_host)
     base_image: str = env("LAB_BASE_IMAGE", "debian:bookworm-slim", min_length=1)
+    #: Debian trixie base for images that need newer packages than bookworm (okta-mcp: Python 3.13);
+    #: `lab base-image --suite trixie` creates it.
+    trixie_base_image: str = env("LAB_TRIXIE_BASE_IMAGE", "debian:trixie-slim", min_length=1)
     rhel_base_image: str = env("LAB_RHEL_BASE_IMAGE", "quay.io/centos/centos:stream9-minimal")
     stacks: str = env("LAB_STACKS", "ldap,jdbc,viewer")
     health_timeout: int = env("LAB_HEALTH_TIMEOUT", 300, ge=10, le=3600)
@@ -53,10 +56,9 @@ class CoreSettings(Section):
     @field_validator("okta_org")
     @classmethod
     def _org_is_host(cls, value: str) -> str:
-        value = value.strip().removeprefix("https://").rstrip("/")
-        if value and ("/" in value or "." not in value or " " in value):
-            raise ValueError("is not an Okta org host name; use e.g. myorg.okta.com")
-        return value
+        from lab.settings.mcp import check_org
+
+        return check_org(value)
 
     @property
     def extra_ca_paths(self) -> list[str]:

@@ -29,7 +29,8 @@ def test_component_is_complete(comp) -> None:  # type: ignore[no-untyped-def]
         CATALOG.get(dep)
     if comp.build:
         dockerfile = (comp.home / "Dockerfile").read_text()
-        assert re.search(r"^ARG BASE_IMAGE=debian:bookworm-slim$", dockerfile, re.M) or comp.needs_registry
+        base = {"bookworm": "debian:bookworm-slim", "trixie": "debian:trixie-slim"}[comp.base]
+        assert re.search(rf"^ARG BASE_IMAGE={base}$", dockerfile, re.M) or comp.needs_registry
         assert "FROM ${BASE_IMAGE}" in dockerfile or comp.needs_registry
 
 
