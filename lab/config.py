@@ -20,6 +20,7 @@ from lab.errors import ConfigError, Problem
 from lab.settings.aws import AwsSettings
 from lab.settings.base import Section
 from lab.settings.core import CoreSettings
+from lab.settings.glpi import GlpiSettings
 from lab.settings.headerapp import HeaderappSettings
 from lab.settings.jdbc import JdbcSettings
 from lab.settings.ldap import LdapSettings
@@ -42,6 +43,7 @@ class LabConfig:
     aws: AwsSettings
     radius: RadiusSettings
     headerapp: HeaderappSettings
+    glpi: GlpiSettings
     env_file: Path
     raw: Mapping[str, str]
 
@@ -97,6 +99,7 @@ SECTION_TYPES: dict[str, type[Section]] = {
     "aws": AwsSettings,
     "radius": RadiusSettings,
     "headerapp": HeaderappSettings,
+    "glpi": GlpiSettings,
 }
 
 
