@@ -253,8 +253,10 @@ def _post_up(target: Target, wanted: Selection, step: Callable[[str], None]) -> 
         if rc != 0:
             tail = out.decode(errors="replace").strip().splitlines()[-5:]
             raise TargetError(
-                Problem(f"{comp.service}: {comp.post_up[0]} failed (exit {rc}): {' | '.join(tail)}",
-                        f"see `lab logs {comp.service}`; the command is safe to run again")
+                Problem(
+                    f"{comp.service}: {comp.post_up[0]} failed (exit {rc}): {' | '.join(tail)}",
+                    f"see `lab logs {comp.service}`; the command is safe to run again",
+                )
             )
 
 

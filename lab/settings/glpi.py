@@ -18,7 +18,9 @@ class GlpiSettings(Section):
     )
     port: int = net_port("GLPI_PORT", 8080)
     #: The URL GLPI is reached at from the browser (and Okta's SAML app): ACS and entity ID follow.
-    url: str = env("GLPI_URL", "", pattern=r"^(https?://[^\s/]+)?$", description="use e.g. http://glpi.example:8080 (no path)")
+    url: str = env(
+        "GLPI_URL", "", pattern=r"^(https?://[^\s/]+)?$", description="use e.g. http://glpi.example:8080 (no path)"
+    )
     db_name: str = env("GLPI_DB_NAME", "glpi", pattern=_NAME, description=_NAME_HINT)
     db_user: str = env("GLPI_DB_USER", "glpi", pattern=_NAME, description=_NAME_HINT)
     db_password: str = secret("GLPI_DB_PASSWORD")
@@ -38,7 +40,12 @@ class GlpiSettings(Section):
     )
     mail_ui_password: str = secret("MAIL_UI_PASSWORD")
     #: Sender address of GLPI's notifications.
-    mail_from: str = env("GLPI_MAIL_FROM", "glpi@galaxy.local", pattern=r"^[^@\s]+@[^@\s]+$", description="use an address such as glpi@galaxy.local")
+    mail_from: str = env(
+        "GLPI_MAIL_FROM",
+        "glpi@galaxy.local",
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="use an address such as glpi@galaxy.local",
+    )
 
     def base_url(self, host: str) -> str:
         return self.url or f"http://{host}:{self.port}"

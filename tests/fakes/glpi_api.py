@@ -67,7 +67,9 @@ class FakeGlpi:
 
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any, headers: Any) -> tuple[int, Any]:
         if path == "initSession":
-            user, _, password = base64.b64decode(headers.get("Authorization", "Basic ").split()[1]).decode().partition(":")
+            user, _, password = (
+                base64.b64decode(headers.get("Authorization", "Basic ").split()[1]).decode().partition(":")
+            )
             if self.users.get(user, {}).get("password") != password:
                 return 401, ["ERROR_GLPI_LOGIN", "Incorrect username or password"]
             token = f"session-{len(self.sessions) + 1}"
@@ -88,7 +90,9 @@ class FakeGlpi:
             user["password"] = given["password"]
             return 200, [{m.group(1): True, "message": ""}]
         if method == "GET" and path == "AuthLDAP/":
-            return 200, [{k: v for k, v in a.items() if k != "rootdn_passwd"} for a in self.authldaps if a["name"] == name]
+            return 200, [
+                {k: v for k, v in a.items() if k != "rootdn_passwd"} for a in self.authldaps if a["name"] == name
+            ]
         if method == "POST" and path == "AuthLDAP":
             item = {"id": len(self.authldaps) + 1, **body["input"]}
             self.authldaps.append(item)

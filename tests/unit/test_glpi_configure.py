@@ -23,6 +23,7 @@ from lab.render import render_lab
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fakes"))
 from glpi_api import FakeGlpi  # noqa: E402
 
+
 def config() -> LabConfig:
     text = render_env(example_path().read_text(), {})
     return LabConfig.from_mapping({k: v or "" for k, v in dotenv_values(stream=io.StringIO(text)).items()})
