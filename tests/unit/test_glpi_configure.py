@@ -1,4 +1,4 @@
-"""Contract tests of GLPI's configuration script (compose/glpi/configure.sh.j2), rendered as
+"""Contract tests of GLPI's configuration script (templates/config/glpi/configure.sh.j2), rendered as
 `lab render` renders it and run for real against a fake `bin/console` and a fake GLPI API on
 127.0.0.1: the exact console and API calls, and a second run that changes nothing."""
 
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.skipif(not (shutil.which("curl") and shutil.which("sha2
 def glpi(tmp_path: Path):  # type: ignore[no-untyped-def]
     cfg = config()
     render_lab(cfg, [load_catalog().get("glpi")], tmp_path / "lab")
-    script = tmp_path / "lab" / "glpi" / "glpi" / "configure.sh"
+    script = tmp_path / "lab" / "glpi" / "config" / "glpi" / "configure.sh"
     root = tmp_path / "glpi"
     (root / "bin").mkdir(parents=True)
     shutil.copy(FAKES / "glpi_console.py", root / "bin" / "console")
