@@ -4,6 +4,8 @@ glpi-db and mail start and pass `lab verify glpi` (the GLPI checks skip in one l
 
 from __future__ import annotations
 
+import uuid
+
 import docker
 import pytest
 
@@ -15,7 +17,7 @@ PORTS = {"GLPI_PORT": "46080", "MAIL_UI_PORT": "46025", "MAIL_SMTP_PORT": "46026
 
 @pytest.fixture(scope="module")
 def glab(make_lab):  # type: ignore[no-untyped-def]
-    handle = make_lab(["glpi"], env=PORTS, up=False, name="glpih")
+    handle = make_lab(["glpi"], env={**PORTS, "LAB_PROJECT": f"glpih{uuid.uuid4().hex[:6]}"}, up=False, name="glpih")
     up = handle.up("glpi")
     return handle, up
 
