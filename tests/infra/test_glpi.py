@@ -118,10 +118,12 @@ def test_a_test_mail_lands_in_the_catcher(lab):
     assert lab.wait(landed, timeout=30)
 
 
-def test_mail_listens_inside_the_lab(lab):
+def test_mail_runs_as_an_unprivileged_user(lab):
     lab.require("mail")
-    host = lab.host("mail")
-    assert host.socket("tcp://0.0.0.0:1025").is_listening and host.socket("tcp://0.0.0.0:1080").is_listening
+    owners = lab.host("mail").run(
+        'for p in /proc/[0-9]*; do [ "$(readlink $p/exe)" = /usr/bin/node ] && stat -c %U $p; done; true'
+    )
+    assert owners.stdout.split() == ["maildev"], owners.stdout
 
 
 # --- glpi (needs its image) ---------------------------------------------------------------------
