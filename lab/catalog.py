@@ -52,6 +52,7 @@ class Component:
     base: str = "bookworm"  # the base image it builds FROM: bookworm (LAB_BASE_IMAGE) or trixie
     image: str = ""
     needs_registry: bool = False
+    image_key: str = ""  # the .env key naming a third-party image (needs_registry services that build nothing)
     default: bool = True
     depends_on: tuple[str, ...] = ()
     ports: tuple[Port, ...] = ()
@@ -64,6 +65,8 @@ class Component:
     configure: tuple[str, ...] = ()  # the vendor's interactive registration command
     source: bool = False  # the build context gets the okta-lab source in src/ (the toolkit's own apps)
     shared: tuple[str, ...] = ()  # files from compose/_shared/ several images use
+    build_from: str = ""  # build the image of this other service (same folder, same tag), e.g. glpi-db from db
+    post_up: tuple[str, ...] = ()  # a command `lab up` runs in the service once it is healthy (idempotent)
     host_data: str = ""  # on a native host, the folder holding what Docker keeps in data/<service>/
     host_unit: str = ""  # on a native host, its systemd unit (default: the service name)
     host_units: tuple[str, ...] = ()  # further units of it there, optional ones too (stopped and started with it)
@@ -148,6 +151,7 @@ def _component(home: Path, data: dict) -> Component:  # type: ignore[type-arg]
         base=data.get("base", "bookworm"),
         image=data.get("image", ""),
         needs_registry=data.get("needs_registry", False),
+        image_key=data.get("image_key", ""),
         default=data.get("default", True),
         depends_on=tuple(data.get("depends_on", ())),
         ports=tuple(Port(**p) for p in data.get("ports", ())),
@@ -160,6 +164,8 @@ def _component(home: Path, data: dict) -> Component:  # type: ignore[type-arg]
         configure=tuple(data.get("configure", ())),
         source=data.get("source", False),
         shared=tuple(data.get("shared", ())),
+        build_from=data.get("build_from", ""),
+        post_up=tuple(data.get("post_up", ())),
         host_data=data.get("host_data", ""),
         host_unit=data.get("host_unit", ""),
         host_units=tuple(data.get("host_units", ())),

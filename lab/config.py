@@ -20,6 +20,7 @@ from lab.errors import ConfigError, Problem
 from lab.settings.aws import AwsSettings
 from lab.settings.base import Section
 from lab.settings.core import CoreSettings
+from lab.settings.glpi import GlpiSettings
 from lab.settings.headerapp import HeaderappSettings
 from lab.settings.jdbc import JdbcSettings
 from lab.settings.ldap import LdapSettings
@@ -44,6 +45,7 @@ class LabConfig:
     radius: RadiusSettings
     headerapp: HeaderappSettings
     mcp: McpSettings
+    glpi: GlpiSettings
     env_file: Path
     raw: Mapping[str, str]
 
@@ -100,6 +102,7 @@ SECTION_TYPES: dict[str, type[Section]] = {
     "radius": RadiusSettings,
     "headerapp": HeaderappSettings,
     "mcp": McpSettings,
+    "glpi": GlpiSettings,
 }
 
 

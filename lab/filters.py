@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 
 import jinja2
 
@@ -39,6 +40,7 @@ def register(env: jinja2.Environment) -> None:
     env.filters["yaml_str"] = _yaml_str
     env.filters["env_line"] = env_line
     env.filters["tojson"] = lambda v: json.dumps(v, sort_keys=True)
+    env.filters["sh"] = lambda v: shlex.quote(str(v))  # one shell word, quoted when needed
     from lab.ldap.ldif import FILTERS as LDIF_FILTERS  # ldif, dn_value, postal, ssha, user_dn, …
 
     env.filters.update(LDIF_FILTERS)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lab.catalog import load_catalog
+from lab.catalog import Component, load_catalog
 from lab.config import LabConfig
 from lab.context import LabContext
 from lab.errors import PreflightError, Problem, TargetError, UsageError
@@ -206,6 +206,8 @@ def up(
                 step(f"{target.check_engine()} answers on {record.host.name}")  # type: ignore[attr-defined]
             if isinstance(target, DockerTarget):
                 _check_busy(config, target, published, wanted.services)
+            if isinstance(target, ComposeTarget) and not ctx.dry_run:
+                wanted, selection = _drop_unpullable(config, target, wanted, selection, step)
             step("rendering the lab" + (" (dry run: into a scratch folder)" if ctx.dry_run else " into .lab/"))
             rendered = render(ctx, config, selection, out)
             delivered, shipped = "", None  # what a remote host received (`lab.targets.remote.ShipResult`)
@@ -228,6 +230,7 @@ def up(
                 if not states:
                     step("waiting for health checks")
                     states = target.wait(wanted.services, config.core.health_timeout, on_update)
+                    _post_up(target, wanted, step)
                 compose = getattr(target, "compose", None)
                 LabState(
                     target=record,
@@ -281,6 +284,52 @@ def _still_up(
         return []
     states = target.states(services)
     return states if all(s.ready for s in states) else []
+
+
+def _drop_unpullable(
+    config: LabConfig, target: ComposeTarget, wanted: Selection, selection: Selection, step: Callable[[str], None]
+) -> tuple[Selection, Selection]:
+    """Leave out the services whose third-party image the engine neither has nor can pull (no
+    registry here): said once, as a skipped service; the rest of the lab starts."""
+    gone: list[tuple[Component, str]] = []
+    for comp in wanted.components:
+        if not (comp.needs_registry and comp.image_key):
+            continue
+        image = config.env_values()[comp.image_key]
+        step(f"{comp.service} uses {image}: checking the engine has it or can pull it")
+        if not target.pull(image):
+            gone.append(
+                (
+                    comp,
+                    f"it needs a container registry: {image} is not in the engine and cannot be pulled here "
+                    f"(`docker load` it, or run where a registry answers); starting the rest",
+                )
+            )
+    if not gone:
+        return wanted, selection
+    names = {c.service for c, _ in gone}
+    keep = [c for c in wanted.components if c.service not in names]
+    return (
+        Selection(keep, [*wanted.skipped, *gone]),
+        Selection([c for c in selection.components if c.service not in names], selection.skipped),
+    )
+
+
+def _post_up(target: Target, wanted: Selection, step: Callable[[str], None]) -> None:
+    """Run each healthy service's `post_up` command (idempotent configuration, e.g. GLPI's)."""
+    for comp in wanted.components:
+        if not comp.post_up:
+            continue
+        step(f"configuring {comp.service} ({' '.join(comp.post_up)})")
+        rc, out = target.exec(comp.service, list(comp.post_up))
+        if rc != 0:
+            tail = out.decode(errors="replace").strip().splitlines()[-5:]
+            raise TargetError(
+                Problem(
+                    f"{comp.service}: {comp.post_up[0]} failed (exit {rc}): {' | '.join(tail)}",
+                    f"see `lab logs {comp.service}`; the command is safe to run again",
+                )
+            )
 
 
 def _start_native(

@@ -18,7 +18,7 @@ import jinja2
 import yaml
 
 from lab import RESOURCES
-from lab.catalog import Component
+from lab.catalog import Component, load_catalog
 from lab.config import LabConfig
 from lab.errors import Problem, RenderError
 from lab.yamlload import FAST_LOADER
@@ -87,10 +87,11 @@ def render_lab(config: LabConfig, components: list[Component], out: Path, packag
             target = Path(comp.service) / rel.removesuffix(".j2")
             written[target] = _render_file(env, rel, context, target)
         if comp.build:
-            ctx_files = {**_build_context(comp, packages), **extra_cas}  # == build_context()
+            source = _image_source(comp)
+            ctx_files = {**_build_context(source, packages), **extra_cas}  # == build_context()
             for ctx_rel, data in ctx_files.items():
-                written[Path("build") / comp.service / ctx_rel] = data
-            images[comp.service] = _image_tag(config, comp, ctx_files)
+                written[Path("build") / source.service / ctx_rel] = data
+            images[comp.service] = _image_tag(config, source, ctx_files)
         fragment = _render_text(
             env,
             f"{comp.service}/compose.yml.j2",
@@ -223,7 +224,14 @@ def _extra_ca_files(config: LabConfig, packages: Path | None) -> dict[Path, byte
 
 def build_context(config: LabConfig, comp: Component, packages: Path | None = None) -> dict[Path, bytes]:
     """The files `docker build` gets for `comp`, exactly as `render_lab` writes them."""
-    return {**_build_context(comp, packages), **_extra_ca_files(config, packages)}
+    return {**_build_context(_image_source(comp), packages), **_extra_ca_files(config, packages)}
+
+
+def _image_source(comp: Component) -> Component:
+    """The component whose folder and image `comp` uses (itself, or its `build_from`)."""
+    if not comp.build_from:
+        return comp
+    return load_catalog().get(comp.build_from)
 
 
 def find_artifacts(comp: Component, packages: Path) -> list[Path]:

@@ -9,6 +9,10 @@
 #                              so verification never touches the demo database.
 #   lab-db-apply --if-changed  the same, only when the SQL files or the environment changed
 #                              (combines with --seed; prints nothing when nothing changed)
+# LAB_DB_PROFILE=glpi (service glpi-db): GLPI's own database instead of the lab schema: the
+# database, its user with every right on it (GLPI installs and upgrades its own schema), the time
+# zone tables loaded, and SELECT on mysql.time_zone_name (GLPI's `database:enable_timezones` needs
+# it). No SQL files are read.
 # Connects as root over the unix socket; passwords go through stdin, never the command line.
 set -euo pipefail
 
@@ -16,7 +20,8 @@ SQL_DIR=${LAB_SQL_DIR:-/etc/lab/sql}
 STAMP=${LAB_STAMP:-/var/lib/mysql/.lab-applied}
 LOCK=/run/mysqld/lab-apply.lock
 MIN_PASSWORD=12
-LAYOUT=3  # bump when what apply() creates changes, so --if-changed applies it again
+PROFILE=${LAB_DB_PROFILE:-lab}
+LAYOUT=4  # bump when what apply() creates changes, so --if-changed applies it again
 
 fail() { echo "db: $*" >&2; exit 2; }
 
@@ -30,6 +35,11 @@ check_env() {
   if [ -n "${MARIADB_ROOT_PASSWORD:-}" ] && [ "${#MARIADB_ROOT_PASSWORD}" -lt "$MIN_PASSWORD" ]; then
     fail "MARIADB_ROOT_PASSWORD is too short (at least $MIN_PASSWORD characters)"
   fi
+  case $PROFILE in
+    lab) ;;
+    glpi) return 0 ;;
+    *) fail "LAB_DB_PROFILE='$PROFILE' is not a profile; use lab or glpi" ;;
+  esac
   for f in schema views procedures seed; do
     [ -r "$SQL_DIR/$f.sql" ] || fail "$SQL_DIR/$f.sql is missing; run \`lab render\`"
   done
@@ -41,7 +51,8 @@ quote() { local s=${1//\\/\\\\}; s=${s//\'/\'\'}; printf "'%s'" "$s"; }
 sql() { mariadb --protocol=socket -uroot "$@"; }
 
 digest() {
-  { cat "$SQL_DIR"/schema.sql "$SQL_DIR"/views.sql "$SQL_DIR"/procedures.sql
+  { [ "$PROFILE" = glpi ] || cat "$SQL_DIR"/schema.sql "$SQL_DIR"/views.sql "$SQL_DIR"/procedures.sql
+    printf '%s\0' "$PROFILE"
     printf '%s\0' "$LAYOUT" "$MARIADB_DATABASE" "$MARIADB_USER" "$MARIADB_PASSWORD" "${MARIADB_ROOT_PASSWORD:-}"
   } | sha256sum | cut -d' ' -f1
 }
@@ -65,6 +76,34 @@ bootstrap() {
       echo "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD($(quote "$MARIADB_ROOT_PASSWORD"));"
     fi
   } | sql
+}
+
+root_password_sql() {
+  if [ -n "${MARIADB_ROOT_PASSWORD:-}" ]; then
+    echo "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD($(quote "$MARIADB_ROOT_PASSWORD"));"
+  fi
+}
+
+# GLPI's database: the user owns it (GLPI creates and migrates its tables) and reads the time
+# zone names; nothing else.
+apply_glpi() {
+  local user pw
+  user=$(quote "$MARIADB_USER")
+  pw=$(quote "$MARIADB_PASSWORD")
+  if [ "$(sql -N -B -e 'SELECT COUNT(*) FROM mysql.time_zone_name')" = 0 ]; then
+    mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | sql mysql
+    echo "db: time zone tables loaded"
+  fi
+  {
+    echo "CREATE USER IF NOT EXISTS $user@'%' IDENTIFIED BY $pw;"
+    echo "ALTER USER $user@'%' IDENTIFIED BY $pw;"
+    echo "CREATE DATABASE IF NOT EXISTS \`$MARIADB_DATABASE\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+    echo "GRANT ALL PRIVILEGES ON \`$MARIADB_DATABASE\`.* TO $user@'%';"
+    echo "GRANT SELECT ON mysql.time_zone_name TO $user@'%';"
+    root_password_sql
+  } | sql
+  echo "db: database $MARIADB_DATABASE for GLPI user $MARIADB_USER (time zone names readable)"
+  digest > "$STAMP"
 }
 
 verify_db() { printf '%s_verify' "$MARIADB_DATABASE"; }
@@ -114,7 +153,11 @@ main() {
   fi
   exec 9>"$LOCK"
   flock -w 120 9
-  apply "$seed"
+  if [ "$PROFILE" = glpi ]; then
+    apply_glpi
+  else
+    apply "$seed"
+  fi
 }
 
 main "$@"

@@ -32,5 +32,5 @@ if ! lab-db-apply --seed; then
 fi
 stop_temp
 
-echo "db: ready, database ${MARIADB_DATABASE} for user ${MARIADB_USER}"
+echo "db: ready (${LAB_DB_PROFILE:-lab} profile), database ${MARIADB_DATABASE} for user ${MARIADB_USER}"
 exec mariadbd --user=mysql --datadir="$DATA" --bind-address=0.0.0.0 --port=3306 --socket="$SOCKET"

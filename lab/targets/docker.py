@@ -100,7 +100,11 @@ class ComposeTarget:
 
         `force` rebuilds every image from its base, without the build cache.
         """
-        wanted = [c.service for c in components if images.get(c.service)]
+        wanted, tags = [], set()
+        for c in components:  # one service per image: glpi-db builds the image db builds
+            if images.get(c.service) and images[c.service] not in tags:
+                wanted.append(c.service)
+                tags.add(images[c.service])
         absent = set(self.missing_images([images[s] for s in wanted]))
         missing = [s for s in wanted if force or images[s] in absent]
         if missing:
@@ -216,6 +220,15 @@ class ComposeTarget:
 
     def image_exists(self, tag: str) -> bool:
         return self.runner.query(["docker", "image", "inspect", "-f", ".", tag], timeout=60).ok
+
+    def pull(self, image: str) -> bool:
+        """Make a third-party image present: True when the engine has it or pulled it now."""
+        if self.image_exists(image):
+            return True
+        try:
+            return self.runner.run(["docker", "pull", image], check=False, timeout=1800).ok
+        except TargetError:  # the registry did not answer in time
+            return False
 
     def missing_images(self, tags: list[str]) -> list[str]:
         """The tags of `tags` the engine does not have."""

@@ -28,7 +28,8 @@ def test_component_is_complete(comp) -> None:  # type: ignore[no-untyped-def]
     for dep in comp.depends_on:
         CATALOG.get(dep)
     if comp.build:
-        dockerfile = (comp.home / "Dockerfile").read_text()
+        home = CATALOG.get(comp.build_from).home if comp.build_from else comp.home
+        dockerfile = (home / "Dockerfile").read_text()
         base = {"bookworm": "debian:bookworm-slim", "trixie": "debian:trixie-slim"}[comp.base]
         assert re.search(rf"^ARG BASE_IMAGE={base}$", dockerfile, re.M) or comp.needs_registry
         assert "FROM ${BASE_IMAGE}" in dockerfile or comp.needs_registry
