@@ -39,7 +39,7 @@ check_env() {
 quote() { local s=${1//\'/\'\'}; printf "'%s'" "$s"; }
 
 as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; }
-sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+sql() { PGOPTIONS="-c client_min_messages=warning" as_pg psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 user() { printf '%s' "${POSTGRES_USER,,}"; }  # unquoted identifiers fold to lower case
 verify_db() { printf '%s_verify' "$POSTGRES_DATABASE"; }
@@ -91,7 +91,7 @@ refresh_verify() {
   for t in $TABLES; do list+="${list:+, }$t"; done
   { echo "BEGIN;"
     echo "TRUNCATE $list;"
-    as_pg pg_dump -X --data-only --no-owner --no-privileges -t users -t entitlements -t userentitlements \
+    as_pg pg_dump --data-only --no-owner --no-privileges -t users -t entitlements -t userentitlements \
       "$POSTGRES_DATABASE" | grep -v '^SELECT pg_catalog.set_config'
     echo "COMMIT;"
   } | sql -d "$(verify_db)" >/dev/null
