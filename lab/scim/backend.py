@@ -27,6 +27,7 @@ from lab.scim.bodies import parse_json
 from lab.scim.db import Database, DbTarget, Pool
 from lab.scim.errors import ScimError, bad_request, invalid_syntax
 from lab.scim.operations import OperationMap, parse_operations
+from lab.scim.pgdb import PgDatabase, PgPool, is_postgresql_url, make_database, target_from_jdbc
 
 MAX_HEADER_BYTES = 16 * 1024
 MAX_EXTRA_POOLS = 8
@@ -43,6 +44,7 @@ class ServerConfig:
     max_results: int = 1000
     max_body: int = 1024 * 1024
     apps: tuple[str, ...] = ()  # the {app} names /ws/rest/{app}/scim/v2 serves (SCIM_APP); empty: any
+    engine: str = "mariadb"  # of `target` (SCIM_DB_ENGINE): mariadb or postgresql (lab.scim.pgdb)
 
 
 class Backend:
@@ -50,9 +52,9 @@ class Backend:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.default = Database(Pool(config.target, config.pool_size), config.operations)
+        self.default = make_database(config.engine, config.target, config.pool_size, config.operations)
         self._lock = threading.Lock()
-        self._pools: OrderedDict[DbTarget, Pool] = OrderedDict()
+        self._pools: OrderedDict[tuple[str, DbTarget], Any] = OrderedDict()
         self._parsed: OrderedDict[str, Database] = OrderedDict()
 
     def database(self, header: str | None) -> Database:
@@ -65,25 +67,28 @@ class Backend:
             if cached is not None:
                 self._parsed.move_to_end(digest)
                 return cached
-        target, operations = parse_onprem_header(header, self.config.operations)
-        db = Database(self._pool(target), operations)
+        target, operations, engine = parse_onprem_header_engine(header, self.config.operations)
+        pool = self._pool(target, engine)
+        db = PgDatabase(pool, operations) if engine == "postgresql" else Database(pool, operations)
         with self._lock:
             self._parsed[digest] = db
             while len(self._parsed) > 32:
                 self._parsed.popitem(last=False)
         return db
 
-    def _pool(self, target: DbTarget) -> Pool:
-        if target == self.config.target:
+    def _pool(self, target: DbTarget, engine: str = "mariadb") -> Any:
+        if target == self.config.target and engine == self.config.engine:
             return self.default.pool
+        key = (engine, target)
         with self._lock:
-            pool = self._pools.get(target)
+            pool = self._pools.get(key)
             if pool is None:
-                pool = self._pools[target] = Pool(target, max(2, self.config.pool_size // 2))
+                size = max(2, self.config.pool_size // 2)
+                pool = self._pools[key] = PgPool(target, size) if engine == "postgresql" else Pool(target, size)
                 while len(self._pools) > MAX_EXTRA_POOLS:
                     _, old = self._pools.popitem(last=False)
                     old.close()
-            self._pools.move_to_end(target)
+            self._pools.move_to_end(key)
             return pool
 
     def close(self) -> None:
@@ -96,6 +101,12 @@ class Backend:
 
 def parse_onprem_header(value: str, base: OperationMap) -> tuple[DbTarget, OperationMap]:
     """Decode `X-OKTA-ONPREM-DATA`; raise a SCIM 400 error when it is malformed."""
+    target, operations, _engine = parse_onprem_header_engine(value, base)
+    return target, operations
+
+
+def parse_onprem_header_engine(value: str, base: OperationMap) -> tuple[DbTarget, OperationMap, str]:
+    """`parse_onprem_header` plus the engine its JDBC URL names (jdbc:postgresql: or MySQL/MariaDB)."""
     if len(value) > MAX_HEADER_BYTES:
         raise invalid_syntax(f"X-OKTA-ONPREM-DATA is larger than {MAX_HEADER_BYTES} bytes")
     data = _decode(value.strip())
@@ -106,7 +117,8 @@ def parse_onprem_header(value: str, base: OperationMap) -> tuple[DbTarget, Opera
         raise bad_request("X-OKTA-ONPREM-DATA has no jdbcUrl", "invalidValue")
     if not isinstance(user, str) or not isinstance(password, str):
         raise bad_request("X-OKTA-ONPREM-DATA: username and password must be strings")
-    target = DbTarget.from_jdbc(url, user, password)
+    engine = "postgresql" if is_postgresql_url(url) else "mariadb"
+    target = target_from_jdbc(url, user, password) if engine == "postgresql" else DbTarget.from_jdbc(url, user, password)
     operations = base
     raw_ops = data.get("operations")
     if raw_ops is not None:
@@ -116,7 +128,7 @@ def parse_onprem_header(value: str, base: OperationMap) -> tuple[DbTarget, Opera
             operations = parse_operations(raw_ops, base=base, source="X-OKTA-ONPREM-DATA")
         except ConfigError as exc:
             raise bad_request("; ".join(p.what for p in exc.problems)) from None
-    return target, operations
+    return target, operations, engine
 
 
 def encode_onprem_header(data: dict[str, Any]) -> str:
