@@ -65,7 +65,7 @@ def _bind(value: Any) -> Any:
     return str(value)
 
 
-def _upper_dict_row(cursor: Any) -> Any:
+def upper_dict_row(cursor: Any) -> Any:
     desc = cursor.description
     if desc is None:
         return lambda values: {}
@@ -95,7 +95,7 @@ class PgPool:
             connect_timeout=max(1, int(self.connect_timeout)),
             application_name="okta-lab-scim",
             options="-c statement_timeout=30000",
-            row_factory=_upper_dict_row,
+            row_factory=upper_dict_row,
         )
 
     def run(self, statement: str, args: Sequence[Any]) -> list[dict[str, Any]]:

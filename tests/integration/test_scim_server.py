@@ -793,7 +793,6 @@ def test_demo_leaves_the_expected_rows(server: Server, db: DbContainer) -> None:
     from lab.scim.client import HttpScim
     from lab.scim.demo import DemoUser, PyMySQLViews, run_demo
 
-    mariadb_only(db, "the demo's view reader speaks MariaDB (lab scim demo on PostgreSQL: not yet)")
     scim = HttpScim(server.base, server.token, server.data_dir / "scim.crt")
     views = PyMySQLViews(lambda: _dict_conn(db))
     user = DemoUser("rey.skywalker@galaxy.local")
@@ -819,6 +818,13 @@ def test_demo_leaves_the_expected_rows(server: Server, db: DbContainer) -> None:
 
 
 def _dict_conn(db: DbContainer) -> Any:
+    if db.engine == "postgresql":
+        import psycopg
+
+        from lab.scim.pgdb import upper_dict_row
+
+        return psycopg.connect(host="127.0.0.1", port=db.port, user=db.user, password=db.password,
+                               dbname=db.database, row_factory=upper_dict_row)  # fmt: skip
     import pymysql
     import pymysql.cursors
 
@@ -870,12 +876,12 @@ def test_scim2_tester_passes_every_applicable_check(server: Server, tmp_path: Pa
 
 def test_cli_serve_creds_and_demo(db: DbContainer, tmp_path: Path) -> None:
     """`lab scim serve` from a project's .env, then `lab scim creds` and `lab scim demo --json`."""
-    mariadb_only(db, "the demo's view reader speaks MariaDB (lab scim demo on PostgreSQL: not yet)")
     port = free_port()
     lab = [sys.executable, "-m", "lab", "-C", str(tmp_path)]
     sets = {
         "MARIADB_DATABASE": db.database, "MARIADB_USER": db.user, "MARIADB_PASSWORD": db.password,
         "MARIADB_PORT": str(db.port), "MARIADB_PUBLISH": "true", "SCIM_PORT": str(port),
+        "JDBC_DATABASE": db.engine,
     }  # fmt: skip
     subprocess.run([*lab, "init", *[f"--set={k}={v}" for k, v in sets.items()]], check=True, capture_output=True)
     log = tmp_path / "serve.log"
@@ -905,13 +911,14 @@ def test_cli_serve_creds_and_demo(db: DbContainer, tmp_path: Path) -> None:
 
 
 def test_demo_reads_views_inside_the_db_container(db: DbContainer) -> None:
-    """`lab scim demo` without a published port reads the views with `docker exec` (mariadb client)."""
-    mariadb_only(db, "reads the views with the mariadb client")
+    """`lab scim demo` without a published port reads the views with `docker exec` (the mariadb or
+    psql client)."""
     import docker
 
-    from lab.scim.demo import ENT_COLUMNS, USER_COLUMNS, DemoError, DockerExecViews
+    from lab.scim.demo import ENT_COLUMNS, USER_COLUMNS, DemoError, DockerExecViews, PsqlExecViews
 
-    views = DockerExecViews(docker.from_env().containers.get(db.name), db.database, db.user, db.password)
+    readers = PsqlExecViews if db.engine == "postgresql" else DockerExecViews
+    views = readers(docker.from_env().containers.get(db.name), db.database, db.user, db.password)
     users = views.rows("V_ACTIVE_USERS", USER_COLUMNS, "luke.skywalker@galaxy.local")
     assert [(u["USER_ID"], u["IS_ACTIVE"]) for u in users] == [("luke.skywalker@galaxy.local", "1")]
     ents = views.rows("V_USERENTITLEMENTS", ENT_COLUMNS, "luke.skywalker@galaxy.local")
