@@ -7,6 +7,7 @@
 #                              The same schema goes to ${POSTGRES_DATABASE}_verify, refreshed with a
 #                              copy of the demo rows, which `lab verify` writes to.
 #   lab-db-apply --if-changed  the same, only when the SQL files or the environment changed
+#   lab-db-apply --refresh-verify  copy the demo rows into the verify database again (lab verify)
 # Connects as the postgres superuser over the unix socket (peer); passwords go through stdin.
 set -euo pipefail
 
@@ -123,9 +124,10 @@ main() {
   for arg in "$@"; do
     case $arg in
       --check-env) check_env; return 0 ;;
+      --refresh-verify) check_env; refresh_verify; echo "db: $(verify_db) refreshed from $POSTGRES_DATABASE"; return 0 ;;
       --seed) seed=yes ;;
       --if-changed) if_changed=yes ;;
-      *) echo "usage: lab-db-apply [--seed] [--if-changed] | --check-env" >&2; exit 2 ;;
+      *) echo "usage: lab-db-apply [--seed] [--if-changed] | --check-env | --refresh-verify" >&2; exit 2 ;;
     esac
   done
   check_env
