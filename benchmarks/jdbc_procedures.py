@@ -98,7 +98,8 @@ def main() -> None:
         results += bench(engine, large, f"{args.users:,} users (synthetic)", args.runs, image)
     results.sort(key=lambda r: (r[0] != "15 users (The Galaxy)", r[1], engines.index(r[2])))
     print()
-    print(f"{'company':<26} {'operation':<24} {'engine':<11} {'n':>5} {'load s':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    head = ("company", "operation", "engine", "n", "load s", "p50 ms", "p95 ms", "max ms")
+    print("{:<26} {:<24} {:<11} {:>5} {:>7} {:>8} {:>8} {:>8}".format(*head))
     for label, name, engine, n, load_s, p50, p95, worst in results:
         print(f"{label:<26} {name:<24} {engine:<11} {n:>5} {load_s:>7.1f} {p50:>8.2f} {p95:>8.2f} {worst:>8.2f}")
 

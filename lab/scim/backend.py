@@ -118,7 +118,10 @@ def parse_onprem_header_engine(value: str, base: OperationMap) -> tuple[DbTarget
     if not isinstance(user, str) or not isinstance(password, str):
         raise bad_request("X-OKTA-ONPREM-DATA: username and password must be strings")
     engine = "postgresql" if is_postgresql_url(url) else "mariadb"
-    target = target_from_jdbc(url, user, password) if engine == "postgresql" else DbTarget.from_jdbc(url, user, password)
+    if engine == "postgresql":
+        target = target_from_jdbc(url, user, password)
+    else:
+        target = DbTarget.from_jdbc(url, user, password)
     operations = base
     raw_ops = data.get("operations")
     if raw_ops is not None:

@@ -21,7 +21,6 @@ Public API (stable; `lab jdbc guide` imports it):
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources

@@ -65,7 +65,8 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
         engine = "mariadb"
     data_dir = Path(environ.get("SCIM_DATA_DIR", "/var/lib/okta-lab-scim"))
     default_port = 5432 if engine == "postgresql" else 3306
-    target = DbTarget(environ.get("SCIM_DB_HOST", "127.0.0.1"), number("SCIM_DB_PORT", default_port), database, user, password)
+    host = environ.get("SCIM_DB_HOST", "127.0.0.1")
+    target = DbTarget(host, number("SCIM_DB_PORT", default_port), database, user, password)
     pool_size = number("SCIM_POOL_SIZE", 8)
     max_results = number("SCIM_MAX_RESULTS", 1000)
     port = number("SCIM_LISTEN_PORT", 1443)

@@ -17,8 +17,8 @@ from lab.jdbc.container import DbContainer, build_image, write_sql
 from lab.jdbc.sql import (
     ENGINES,
     EXTRA_USER_COLUMNS,
-    RESULT_ROUTINES,
     PROCEDURES,
+    RESULT_ROUTINES,
     SERVER_PROCEDURES,
     USER_COLUMNS,
     USER_PARAMS,
