@@ -15,12 +15,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class JdbcSettings(Section):
     #: The lab database's engine. The MARIADB_* keys below name the database, its application
     #: user and passwords for either engine (MARIADB_ROOT_PASSWORD is PostgreSQL's `postgres` role).
-    engine: str = env(
-        "JDBC_DATABASE",
-        "mariadb",
-        pattern=r"^(mariadb|postgresql)$",
-        description="use mariadb or postgresql",
-    )
+    engine: str = env("JDBC_DATABASE", "mariadb")
     database: str = env("MARIADB_DATABASE", "oktademo")
     user: str = env("MARIADB_USER", "oktademo")
     password: str = secret("MARIADB_PASSWORD")
@@ -68,6 +63,13 @@ class JdbcSettings(Section):
     @property
     def driver_class(self) -> str:
         return "org.postgresql.Driver" if self.is_postgresql else "com.mysql.cj.jdbc.Driver"
+
+    @field_validator("engine")
+    @classmethod
+    def _engine_is_known(cls, value: str) -> str:
+        if value not in ("mariadb", "postgresql"):
+            raise ValueError("is not a database engine of the lab; use mariadb or postgresql")
+        return value
 
     @field_validator("database")
     @classmethod
