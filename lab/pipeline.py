@@ -449,6 +449,21 @@ def verify_target(state: LabState) -> str:
     return "host" if isinstance(state.target, NativeHosts) else "docker"
 
 
+def _refuse_postgresql_on_hosts(ctx: LabContext, stacks: list[str]) -> None:
+    """Native hosts get MariaDB only (there is no roles/postgresql yet): one clear line, exit 2."""
+    from lab.config import LabConfig
+
+    config = LabConfig.from_env(ctx.env_path)
+    names = stacks or list(config.core.stack_list)
+    if config.jdbc.engine == "postgresql" and "jdbc" in names:
+        raise UsageError(
+            Problem(
+                "JDBC_DATABASE=postgresql is not available on native hosts (`lab host up`) yet",
+                "use the Docker target (`lab up jdbc`) or set JDBC_DATABASE=mariadb",
+            )
+        )
+
+
 def host_up(
     ctx: LabContext,
     stacks: list[str],
@@ -466,6 +481,7 @@ def host_up(
     from lab.host.become import NONE
     from lab.targets import host
 
+    _refuse_postgresql_on_hosts(ctx, stacks)
     step = on_step or (lambda _m: None)
     become = host.recorded_become(ctx, become or NONE)
     host_plan = host.plan(ctx, stacks, inventory_path, become=become, allow_local=allow_local)

@@ -83,8 +83,9 @@ def render_lab(config: LabConfig, components: list[Component], out: Path, packag
     extra_cas = _extra_ca_files(config, packages)
 
     for comp in components:
+        comp = engine_variant(config, comp)
         for rel in comp.templates:
-            target = Path(comp.service) / rel.removesuffix(".j2")
+            target = Path(comp.service) / rel.removesuffix(".j2").replace("sql/postgresql/", "sql/")
             written[target] = _render_file(env, rel, context, target)
         if comp.build:
             source = _image_source(comp)
@@ -113,6 +114,20 @@ def render_lab(config: LabConfig, components: list[Component], out: Path, packag
         files=tuple(out / p for p in sorted(written)),
         images=images,
         changed=tuple(changed),
+    )
+
+
+def engine_variant(config: LabConfig, comp: Component) -> Component:
+    """The `db` component for JDBC_DATABASE=postgresql: its image from compose/db-postgresql and its
+    SQL from templates/sql/postgresql/ (rendered to the same db/sql/*.sql). Others unchanged."""
+    if comp.service != "db" or config.jdbc.engine != "postgresql":
+        return comp
+    import dataclasses
+
+    return dataclasses.replace(
+        comp,
+        home=RESOURCES / "compose" / "db-postgresql",
+        templates=tuple(t.replace("sql/", "sql/postgresql/", 1) for t in comp.templates),
     )
 
 
@@ -224,6 +239,7 @@ def _extra_ca_files(config: LabConfig, packages: Path | None) -> dict[Path, byte
 
 def build_context(config: LabConfig, comp: Component, packages: Path | None = None) -> dict[Path, bytes]:
     """The files `docker build` gets for `comp`, exactly as `render_lab` writes them."""
+    comp = engine_variant(config, comp)
     return {**_build_context(_image_source(comp), packages), **_extra_ca_files(config, packages)}
 
 

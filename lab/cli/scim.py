@@ -51,6 +51,7 @@ def serve(
         "SCIM_POOL_SIZE": str(cfg.scim.pool_size),
         "SCIM_MAX_RESULTS": str(cfg.scim.max_results),
         "SCIM_CERT_HOSTNAME": cfg.scim.cert_hostname,
+        "SCIM_DB_ENGINE": cfg.jdbc.engine,
     }
     config, listen = config_from_environ(environ)
     scheme = "http" if no_tls else "https"
@@ -152,9 +153,28 @@ def _creds(ctx: typer.Context, copy_certificate_to: Path | None = None) -> dict[
 
 
 def _views(cfg: LabConfig, db_host: str, target: Any) -> Any:
-    from lab.scim.demo import DockerExecViews, PyMySQLViews
+    from lab.scim.demo import DockerExecViews, PsqlExecViews, PyMySQLViews
     from lab.targets.base import ServiceExec
 
+    if (db_host or cfg.jdbc.publish) and cfg.jdbc.is_postgresql:
+        import psycopg
+
+        from lab.scim.pgdb import upper_dict_row
+
+        pg_host = db_host or ("127.0.0.1" if cfg.core.bind in ("0.0.0.0", "::") else cfg.core.bind)
+
+        def pg_connect() -> Any:
+            return psycopg.connect(
+                host=pg_host,
+                port=cfg.jdbc.port,
+                user=cfg.jdbc.user,
+                password=cfg.jdbc.password,
+                dbname=cfg.jdbc.database,
+                connect_timeout=5,
+                row_factory=upper_dict_row,
+            )
+
+        return PyMySQLViews(pg_connect)
     if db_host or cfg.jdbc.publish:
         import pymysql
         import pymysql.cursors
@@ -175,7 +195,8 @@ def _views(cfg: LabConfig, db_host: str, target: Any) -> Any:
         return PyMySQLViews(connect)
     if target.container("db") is None:
         raise TargetError(Problem("the db container is not running", "run `lab up jdbc`, or pass --db-host"))
-    return DockerExecViews(ServiceExec(target, "db"), cfg.jdbc.database, cfg.jdbc.user, cfg.jdbc.password)
+    readers = PsqlExecViews if cfg.jdbc.is_postgresql else DockerExecViews
+    return readers(ServiceExec(target, "db"), cfg.jdbc.database, cfg.jdbc.user, cfg.jdbc.password)
 
 
 def _ops_file(root: Path, cfg: LabConfig) -> str:

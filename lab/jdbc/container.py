@@ -19,6 +19,13 @@ from lab.errors import Problem, TargetError
 from lab.runner import Runner
 
 IMAGE = "okta-lab-dev/db:latest"
+PG_IMAGE = "okta-lab-dev/db-postgresql:latest"
+
+#: engine -> (compose build context, container port, data directory in the container)
+ENGINE_LAYOUT = {
+    "mariadb": ("db", 3306, "/var/lib/mysql"),
+    "postgresql": ("db-postgresql", 5432, "/var/lib/postgresql/data"),
+}
 
 
 def free_port() -> int:
@@ -28,11 +35,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def build_image(runner: Runner, tag: str = IMAGE, base_image: str = "debian:bookworm-slim") -> str:
-    """Build compose/db into `tag` (cached layers make rebuilds cheap)."""
+def build_image(
+    runner: Runner, tag: str = "", base_image: str = "debian:bookworm-slim", engine: str = "mariadb"
+) -> str:
+    """Build compose/db (or compose/db-postgresql) into `tag` (cached layers make rebuilds cheap)."""
+    tag = tag or (PG_IMAGE if engine == "postgresql" else IMAGE)
     runner.run(
         ["docker", "build", "--force-rm", "-q", "--build-arg", f"BASE_IMAGE={base_image}", "-t", tag,
-         str(RESOURCES / "compose" / "db")],
+         str(RESOURCES / "compose" / ENGINE_LAYOUT[engine][0])],
         timeout=1200,
     )  # fmt: skip
     return tag
@@ -40,7 +50,8 @@ def build_image(runner: Runner, tag: str = IMAGE, base_image: str = "debian:book
 
 @dataclass
 class DbContainer:
-    """One MariaDB container from the lab image, published on 127.0.0.1 only."""
+    """One MariaDB (or PostgreSQL, `engine="postgresql"`) container from the lab image, published
+    on 127.0.0.1 only."""
 
     sql_dir: Path
     data_dir: Path
@@ -52,8 +63,16 @@ class DbContainer:
     name: str = field(default_factory=lambda: f"okta-lab-dbtest-{secrets.token_hex(4)}")
     port: int = field(default_factory=free_port)
     runner: Runner = field(default_factory=Runner)
+    engine: str = "mariadb"
 
     def env(self) -> dict[str, str]:
+        if self.engine == "postgresql":
+            return {
+                "POSTGRES_DATABASE": self.database,
+                "POSTGRES_USER": self.user,
+                "POSTGRES_PASSWORD": self.password,
+                "POSTGRES_ADMIN_PASSWORD": self.root_password,
+            }
         return {
             "MARIADB_DATABASE": self.database,
             "MARIADB_USER": self.user,
@@ -68,8 +87,8 @@ class DbContainer:
         for key in self.env():
             args += ["-e", key]
         args += [
-            "-p", f"127.0.0.1:{self.port}:3306",
-            "-v", f"{self.data_dir.resolve()}:/var/lib/mysql",
+            "-p", f"127.0.0.1:{self.port}:{ENGINE_LAYOUT[self.engine][1]}",
+            "-v", f"{self.data_dir.resolve()}:{ENGINE_LAYOUT[self.engine][2]}",
             "-v", f"{self.sql_dir.resolve()}:/etc/lab/sql:ro",
             "--health-cmd", "/usr/local/bin/lab-healthcheck",
             "--health-interval", "2s", "--health-timeout", "20s", "--health-retries", "5",
@@ -103,6 +122,14 @@ class DbContainer:
         result = self.runner.run(["docker", "logs", self.name], check=False)
         return result.stdout + result.stderr
 
+    def admin_sql(self, query: str, database: str = "") -> str:
+        """Run `query` as the database superuser inside the container (unix socket)."""
+        db = database or self.database
+        if self.engine == "postgresql":
+            return self.exec("setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--",
+                             "psql", "-X", "-tA", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", query)  # fmt: skip
+        return self.exec("mariadb", "--protocol=socket", "-uroot", db, "-e", query)
+
     def exec(self, *cmd: str, check: bool = True) -> str:
         return self.runner.run(["docker", "exec", self.name, *cmd], check=check).stdout
 
@@ -113,11 +140,24 @@ class DbContainer:
         self.runner.run(["docker", "rm", "-f", "-v", self.name], check=False)
 
     def connect(self, *, root: bool = False, autocommit: bool = True) -> Any:
-        """A PyMySQL connection as the application user (or root over TCP is not allowed)."""
-        import pymysql
-
+        """A PyMySQL (PostgreSQL: psycopg 3) connection as the application user (root over TCP
+        is not allowed)."""
         if root:
             raise TargetError(Problem("root has no TCP login", "use exec('mariadb', ...)"))
+        if self.engine == "postgresql":
+            import psycopg
+
+            return psycopg.connect(
+                host="127.0.0.1",
+                port=self.port,
+                user=self.user,
+                password=self.password,
+                dbname=self.database,
+                autocommit=autocommit,
+                connect_timeout=10,
+            )
+        import pymysql
+
         return pymysql.connect(
             host="127.0.0.1",
             port=self.port,

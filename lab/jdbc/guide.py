@@ -101,25 +101,50 @@ def build_guide(cfg: LabConfig, data_dir: Path, operations: OperationMap, *, sho
         Setting("API token (with the literal 'Bearer ' prefix)", token_text),
         Setting("SCIM server certificate (upload)", str(cert) if cert.exists() else NOT_YET),
     )
-    database = (
-        Setting("Database type", "MySQL (also for MariaDB)"),
-        Setting("Host", "db"),
-        Setting("Port", "3306"),
-        Setting("Database name", cfg.jdbc.database),
-        Setting("Username", cfg.jdbc.user),
-        Setting("Password", cfg.jdbc.password if show_secrets else "(MARIADB_PASSWORD: `lab creds db`)"),
-        Setting("Additional properties", "allowMultiQueries=true"),
-        Setting("JDBC URL", f"jdbc:mysql://db:3306/{cfg.jdbc.database}?allowMultiQueries=true"),
-    )
-    notes = (
+    password = cfg.jdbc.password if show_secrets else "(MARIADB_PASSWORD: `lab creds db`)"
+    if cfg.jdbc.is_postgresql:
+        database = (
+            Setting("Database type", "PostgreSQL"),
+            Setting("Host", "db"),
+            Setting("Port", "5432"),
+            Setting("Database name", cfg.jdbc.database),
+            Setting("Username", cfg.jdbc.user),
+            Setting("Password", password),
+            Setting("JDBC driver class", cfg.jdbc.driver_class),
+            Setting("JDBC URL", cfg.jdbc.jdbc_url),
+        )
+    else:
+        database = (
+            Setting("Database type", "MySQL (also for MariaDB)"),
+            Setting("Host", "db"),
+            Setting("Port", "3306"),
+            Setting("Database name", cfg.jdbc.database),
+            Setting("Username", cfg.jdbc.user),
+            Setting("Password", password),
+            Setting("Additional properties", "allowMultiQueries=true"),
+            Setting("JDBC URL", cfg.jdbc.jdbc_url),
+        )
+    notes = [
         "Operation type must be 'Execute Stored Procedure' for CALL statements and 'SQL Statement' "
         "for the others; a mismatch fails with 400 'executeCall not allowed'.",
         "Parameters are of type DATABASE_FIELD and are bound in the order listed.",
         "Import is full-only (the USERS table has no change timestamp).",
-        "Procedure errors are SIGNAL SQLSTATE 45000 with messages starting 'unknown user:', "
-        "'unknown entitlement:', 'duplicate user:' or 'missing mandatory field:'.",
-    )
-    return Guide(agent, database, tuple(operations), notes=notes)
+    ]
+    if cfg.jdbc.is_postgresql:
+        notes += [
+            "On PostgreSQL the four reads (and GET_ALL_USERS) are functions returning a table: enter "
+            "them as 'SQL Statement' `SELECT * FROM NAME(?)`; the six writes are procedures (CALL). "
+            "Every routine parameter is VARCHAR, as the connector binds strings.",
+            "Routine errors are RAISE ... USING ERRCODE '45000' with messages starting 'unknown user:', "
+            "'unknown entitlement:', 'duplicate user:' or 'missing mandatory field:'.",
+        ]
+    else:
+        notes.append(
+            "Procedure errors are SIGNAL SQLSTATE 45000 with messages starting 'unknown user:', "
+            "'unknown entitlement:', 'duplicate user:' or 'missing mandatory field:'."
+        )
+    operations = operations.for_engine(cfg.jdbc.engine)
+    return Guide(agent, database, tuple(operations), notes=tuple(notes))
 
 
 # --- rendering ------------------------------------------------------------------------------------

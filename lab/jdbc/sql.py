@@ -13,6 +13,13 @@ from typing import Any
 
 from lab.company import Company
 
+#: The database engines of the JDBC lab (JDBC_DATABASE).
+ENGINES = ("mariadb", "postgresql")
+
+#: Routines that return rows. On PostgreSQL they are functions returning a table, called as
+#: `SELECT * FROM NAME(?)`; every other routine is a procedure (`CALL NAME(?)`) on both engines.
+RESULT_ROUTINES = ("GET_ACTIVEUSERS", "GET_ALL_ENTITLEMENTS", "GET_USER_BY_ID", "GET_USER_ENTITLEMENT", "GET_ALL_USERS")
+
 #: Files in the order they are applied; `seed` only into an empty database.
 SQL_FILES = ("schema", "views", "procedures", "seed")
 
@@ -50,7 +57,8 @@ VIEWS = (
     "V_ENTITLEMENT_USAGE", "V_USER_HIERARCHY",
 )  # fmt: skip
 
-#: SQLSTATE of every error the procedures raise with SIGNAL (MySQL error number 1644).
+#: SQLSTATE of every error the procedures raise with SIGNAL (MySQL error number 1644) or, on
+#: PostgreSQL, with RAISE ... USING ERRCODE.
 SIGNAL_SQLSTATE = "45000"
 SIGNAL_ERRNO = 1644
 
@@ -80,8 +88,21 @@ def classify_error(message: str) -> ProcedureError | None:
     return None
 
 
+def call_syntax(engine: str, name: str, params: int, placeholder: str = "?") -> str:
+    """How a routine is called on `engine`: `CALL NAME(?, ?)`, or on PostgreSQL for a routine that
+    returns rows `SELECT * FROM NAME(?)` (a function returning a table)."""
+    args = ", ".join([placeholder] * params)
+    if engine == "postgresql" and name.upper() in RESULT_ROUTINES:
+        return f"SELECT * FROM {name}({args})"
+    return f"CALL {name}({args})"
+
+
 def render_sql(company: Company, mail_domain: str, *, dialect: str = "mariadb") -> dict[str, str]:
-    """Render the four SQL files for `company` (name -> text), as `lab render` would."""
+    """Render the four SQL files for `company` (name -> text), as `lab render` would.
+
+    `dialect` is "mariadb" (default), "mysql" (DROP+CREATE procedures) or "postgresql" (the
+    templates under `sql/postgresql/`: functions and procedures, RAISE instead of SIGNAL).
+    """
     from types import SimpleNamespace
 
     from lab.render import template_env
@@ -89,7 +110,8 @@ def render_sql(company: Company, mail_domain: str, *, dialect: str = "mariadb") 
     env = template_env()
     cfg: Any = SimpleNamespace(ldap=SimpleNamespace(mail_domain=mail_domain))
     context = {"cfg": cfg, "company": company, "dialect": dialect}
-    return {name: env.get_template(f"sql/{name}.sql.j2").render(**context) for name in SQL_FILES}
+    folder = "sql/postgresql" if dialect == "postgresql" else "sql"
+    return {name: env.get_template(f"{folder}/{name}.sql.j2").render(**context) for name in SQL_FILES}
 
 
 _DELIMITER = re.compile(r"^\s*DELIMITER\s+(\S+)\s*$", re.IGNORECASE)

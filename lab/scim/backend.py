@@ -28,6 +28,7 @@ from lab.scim.db import Database, DbTarget, Pool
 from lab.scim.driver import select_driver
 from lab.scim.errors import ScimError, bad_request, invalid_syntax
 from lab.scim.operations import OperationMap, parse_operations
+from lab.scim.pgdb import PgDatabase, PgPool, is_postgresql_url, make_database, target_from_jdbc
 
 MAX_HEADER_BYTES = 16 * 1024
 MAX_EXTRA_POOLS = 8
@@ -46,6 +47,7 @@ class ServerConfig:
     apps: tuple[str, ...] = ()  # the {app} names /ws/rest/{app}/scim/v2 serves (SCIM_APP); empty: any
     #: SCIM_DB_DRIVER: auto (mysqlclient when installed, else PyMySQL), mysqlclient or pymysql
     driver: str = "auto"
+    engine: str = "mariadb"  # of `target` (SCIM_DB_ENGINE): mariadb or postgresql (lab.scim.pgdb)
 
 
 class Backend:
@@ -54,9 +56,9 @@ class Backend:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.driver = select_driver(config.driver)
-        self.default = Database(Pool(config.target, config.pool_size, driver=self.driver), config.operations)
+        self.default = make_database(config.engine, config.target, config.pool_size, config.operations, self.driver)
         self._lock = threading.Lock()
-        self._pools: OrderedDict[DbTarget, Pool] = OrderedDict()
+        self._pools: OrderedDict[tuple[str, DbTarget], Any] = OrderedDict()
         self._parsed: OrderedDict[str, Database] = OrderedDict()
 
     def database(self, header: str | None) -> Database:
@@ -69,25 +71,28 @@ class Backend:
             if cached is not None:
                 self._parsed.move_to_end(digest)
                 return cached
-        target, operations = parse_onprem_header(header, self.config.operations)
-        db = Database(self._pool(target), operations)
+        target, operations, engine = parse_onprem_header_engine(header, self.config.operations)
+        pool = self._pool(target, engine)
+        db = PgDatabase(pool, operations) if engine == "postgresql" else Database(pool, operations)
         with self._lock:
             self._parsed[digest] = db
             while len(self._parsed) > 32:
                 self._parsed.popitem(last=False)
         return db
 
-    def _pool(self, target: DbTarget) -> Pool:
-        if target == self.config.target:
+    def _pool(self, target: DbTarget, engine: str = "mariadb") -> Any:
+        if target == self.config.target and engine == self.config.engine:
             return self.default.pool
+        key = (engine, target)
         with self._lock:
-            pool = self._pools.get(target)
+            pool = self._pools.get(key)
             if pool is None:
-                pool = self._pools[target] = Pool(target, max(2, self.config.pool_size // 2), driver=self.driver)
+                size = max(2, self.config.pool_size // 2)
+                pool = self._pools[key] = PgPool(target, size) if engine == "postgresql" else Pool(target, size, driver=self.driver)
                 while len(self._pools) > MAX_EXTRA_POOLS:
                     _, old = self._pools.popitem(last=False)
                     old.close()
-            self._pools.move_to_end(target)
+            self._pools.move_to_end(key)
             return pool
 
     def close(self) -> None:
@@ -100,6 +105,12 @@ class Backend:
 
 def parse_onprem_header(value: str, base: OperationMap) -> tuple[DbTarget, OperationMap]:
     """Decode `X-OKTA-ONPREM-DATA`; raise a SCIM 400 error when it is malformed."""
+    target, operations, _engine = parse_onprem_header_engine(value, base)
+    return target, operations
+
+
+def parse_onprem_header_engine(value: str, base: OperationMap) -> tuple[DbTarget, OperationMap, str]:
+    """`parse_onprem_header` plus the engine its JDBC URL names (jdbc:postgresql: or MySQL/MariaDB)."""
     if len(value) > MAX_HEADER_BYTES:
         raise invalid_syntax(f"X-OKTA-ONPREM-DATA is larger than {MAX_HEADER_BYTES} bytes")
     data = _decode(value.strip())
@@ -110,7 +121,11 @@ def parse_onprem_header(value: str, base: OperationMap) -> tuple[DbTarget, Opera
         raise bad_request("X-OKTA-ONPREM-DATA has no jdbcUrl", "invalidValue")
     if not isinstance(user, str) or not isinstance(password, str):
         raise bad_request("X-OKTA-ONPREM-DATA: username and password must be strings")
-    target = DbTarget.from_jdbc(url, user, password)
+    engine = "postgresql" if is_postgresql_url(url) else "mariadb"
+    if engine == "postgresql":
+        target = target_from_jdbc(url, user, password)
+    else:
+        target = DbTarget.from_jdbc(url, user, password)
     operations = base
     raw_ops = data.get("operations")
     if raw_ops is not None:
@@ -120,7 +135,7 @@ def parse_onprem_header(value: str, base: OperationMap) -> tuple[DbTarget, Opera
             operations = parse_operations(raw_ops, base=base, source="X-OKTA-ONPREM-DATA")
         except ConfigError as exc:
             raise bad_request("; ".join(p.what for p in exc.problems)) from None
-    return target, operations
+    return target, operations, engine
 
 
 def encode_onprem_header(data: dict[str, Any]) -> str:

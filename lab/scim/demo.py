@@ -210,3 +210,29 @@ class DockerExecViews:
 
 def _nulls(values: list[str]) -> list[str | None]:
     return [None if v == "NULL" else v for v in values]
+
+
+class PsqlExecViews(DockerExecViews):
+    """`DockerExecViews` for JDBC_DATABASE=postgresql: the `psql` client in the `db` container,
+    as the application role over TCP (password in the exec environment)."""
+
+    def rows(self, view: str, columns: tuple[str, ...], user_id: str) -> list[dict[str, Any]]:
+        _check_names(view, columns)
+        if not _SAFE_ID.match(user_id):
+            raise DemoError(f"USER_ID {user_id!r} cannot be queried safely")
+        order = "ENT_ID" if "ENT_ID" in columns else "USER_ID"
+        sql = f"SELECT {', '.join(columns)} FROM {view} WHERE USER_ID = '{user_id}' ORDER BY {order}"
+        code, output = self.container.exec_run(
+            ["psql", "-X", "-q", "-h", "127.0.0.1", "-U", self.user, "-d", self.database, "-v", "ON_ERROR_STOP=1",
+             "-A", "-F", "\t", "-P", "footer=off", "-P", "null=NULL", "-c", sql],
+            environment={"PGPASSWORD": self.password},
+            demux=False,
+        )  # fmt: skip
+        text = output.decode(errors="replace") if isinstance(output, bytes) else str(output)
+        if code != 0:
+            raise DemoError(f"reading {view} failed: {text.strip()[:200]}")
+        lines = [line for line in text.splitlines() if line]
+        if not lines:
+            return []
+        header = [name.upper() for name in lines[0].split("\t")]
+        return [dict(zip(header, _nulls(line.split("\t")), strict=False)) for line in lines[1:]]

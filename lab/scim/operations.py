@@ -20,6 +20,7 @@ Public API (stable; `lab jdbc guide` imports it):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -197,11 +198,33 @@ class OperationMap:
         ops = {name: replace(op, kind=kind) for name, op in self.operations.items()}
         return OperationMap(ops, self.source, self.lookups)
 
+    def for_engine(self, engine: str) -> OperationMap:
+        """The map as the console expects it for `engine`: on PostgreSQL a procedure form that
+        returns rows (`CALL GET_USER_BY_ID(?)`) becomes `SELECT * FROM GET_USER_BY_ID(?)`, since
+        those routines are functions returning a table there. MariaDB: unchanged."""
+        if engine != "postgresql":
+            return self
+        ops = {name: replace(op, procedure=postgresql_call(op.procedure)) for name, op in self.operations.items()}
+        return OperationMap(ops, self.source, self.lookups)
+
     def to_dict(self) -> dict[str, Any]:
         """`operations`: the connector's ten (what Okta's console takes); `server_operations`: the
         server's own (SERVER_OPERATION_NAMES). `parse_operations` reads both keys back."""
         extra = {n: self.operations[n].to_dict() for n in SERVER_OPERATION_NAMES if n in self.operations}
         return {"operations": {op.name: op.to_dict() for op in self}, "server_operations": extra}
+
+
+_CALL = re.compile(r"^\s*CALL\s+([A-Za-z_][A-Za-z0-9_]*)\s*(\(.*\))\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def postgresql_call(form: Statement) -> Statement:
+    """`CALL NAME(...)` of a routine that returns rows -> `SELECT * FROM NAME(...)` (PostgreSQL)."""
+    from lab.jdbc.sql import RESULT_ROUTINES
+
+    match = _CALL.match(form.text)
+    if not match or match.group(1).upper() not in RESULT_ROUTINES:
+        return form
+    return replace(form, text=f"SELECT * FROM {match.group(1)}{match.group(2)}")
 
 
 def default_operations_path() -> Path:

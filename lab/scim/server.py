@@ -36,7 +36,8 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
 
     SCIM_DB_HOST, SCIM_DB_PORT, MARIADB_DATABASE, MARIADB_USER, MARIADB_PASSWORD, SCIM_DATA_DIR,
     SCIM_LISTEN, SCIM_LISTEN_PORT, SCIM_TLS (1/0), SCIM_OPERATIONS_FILE, SCIM_OPERATION_KIND,
-    SCIM_POOL_SIZE, SCIM_MAX_RESULTS, SCIM_CERT_HOSTNAME, SCIM_DB_DRIVER (auto, mysqlclient, pymysql).
+    SCIM_POOL_SIZE, SCIM_MAX_RESULTS, SCIM_CERT_HOSTNAME, SCIM_DB_DRIVER (auto, mysqlclient, pymysql),
+    SCIM_DB_ENGINE (mariadb or postgresql).
     """
     problems: list[Problem] = []
 
@@ -60,8 +61,14 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
     if kind not in ("procedure", "sql"):
         problems.append(Problem(f"SCIM_OPERATION_KIND={kind!r} is invalid", "use procedure or sql"))
         kind = "procedure"
+    engine = environ.get("SCIM_DB_ENGINE", "") or "mariadb"
+    if engine not in ("mariadb", "postgresql"):
+        problems.append(Problem(f"SCIM_DB_ENGINE={engine!r} is invalid", "use mariadb or postgresql"))
+        engine = "mariadb"
     data_dir = Path(environ.get("SCIM_DATA_DIR", "/var/lib/okta-lab-scim"))
-    target = DbTarget(environ.get("SCIM_DB_HOST", "127.0.0.1"), number("SCIM_DB_PORT", 3306), database, user, password)
+    default_port = 5432 if engine == "postgresql" else 3306
+    host = environ.get("SCIM_DB_HOST", "127.0.0.1")
+    target = DbTarget(host, number("SCIM_DB_PORT", default_port), database, user, password)
     pool_size = number("SCIM_POOL_SIZE", 8)
     max_results = number("SCIM_MAX_RESULTS", 1000)
     port = number("SCIM_LISTEN_PORT", 1443)
@@ -83,7 +90,14 @@ def config_from_environ(environ: Mapping[str, str]) -> tuple[ServerConfig, Liste
         hostnames = tuple(h for h in environ.get("SCIM_CERT_HOSTNAME", "").split(",") if h)
         cert, key = ensure_certificate(data_dir, hostnames)
     config = ServerConfig(
-        target, operations, token, pool_size=pool_size, max_results=max_results, apps=(app,), driver=driver.name
+        target,
+        operations,
+        token,
+        pool_size=pool_size,
+        max_results=max_results,
+        apps=(app,),
+        driver=driver.name,
+        engine=engine,
     )
     return config, Listen(environ.get("SCIM_LISTEN", "127.0.0.1"), port, cert, key)
 

@@ -1,4 +1,4 @@
-"""The JDBC lab: the MariaDB database, DBGate and the Okta on-prem SCIM/OPP agents."""
+"""The JDBC lab: the MariaDB (or PostgreSQL) database, DBGate and the Okta on-prem SCIM/OPP agents."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class JdbcSettings(Section):
+    #: The lab database's engine. The MARIADB_* keys below name the database, its application
+    #: user and passwords for either engine (MARIADB_ROOT_PASSWORD is PostgreSQL's `postgres` role).
+    engine: str = env("JDBC_DATABASE", "mariadb")
     database: str = env("MARIADB_DATABASE", "oktademo")
     user: str = env("MARIADB_USER", "oktademo")
     password: str = secret("MARIADB_PASSWORD")
@@ -40,6 +43,33 @@ class JdbcSettings(Section):
         pattern=r"^[0-9]+(\.[0-9]+){1,3}$",
         description="a MySQL Connector/J version such as 9.6.0",
     )
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine == "postgresql"
+
+    @property
+    def db_port(self) -> int:
+        """The port the database listens on inside the lab (not the published MARIADB_PORT)."""
+        return 5432 if self.is_postgresql else 3306
+
+    @property
+    def jdbc_url(self) -> str:
+        """The JDBC URL for the Okta Generic Database Connector, inside the lab."""
+        if self.is_postgresql:
+            return f"jdbc:postgresql://db:5432/{self.database}"
+        return f"jdbc:mysql://db:3306/{self.database}?allowMultiQueries=true"
+
+    @property
+    def driver_class(self) -> str:
+        return "org.postgresql.Driver" if self.is_postgresql else "com.mysql.cj.jdbc.Driver"
+
+    @field_validator("engine")
+    @classmethod
+    def _engine_is_known(cls, value: str) -> str:
+        if value not in ("mariadb", "postgresql"):
+            raise ValueError("is not a database engine of the lab; use mariadb or postgresql")
+        return value
 
     @field_validator("database")
     @classmethod

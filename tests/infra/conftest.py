@@ -66,6 +66,12 @@ class LabUnderTest:
         testinfra's (rc, tab-separated stdout without column names, stderr).
         """
         j = self.cfg.jdbc
+        if j.is_postgresql:  # psql: tab-separated, no header/footer, NULL as NULL, SQLSTATE in errors
+            return self.host("db").run(
+                "PGPASSWORD=%s psql -X -q -h 127.0.0.1 -p 5432 -U %s -d %s -tA -F %s -P null=NULL "
+                "-v ON_ERROR_STOP=1 -v VERBOSITY=verbose -c %s",
+                j.password, j.user, database or j.database, "\t", query,
+            )  # fmt: skip
         return self.host("db").run(
             "MYSQL_PWD=%s mariadb --default-character-set=utf8mb4 --protocol=tcp -h 127.0.0.1 -P 3306 "
             "-u %s -N -B -e %s %s",
@@ -231,6 +237,11 @@ def verify_db(lab: LabUnderTest) -> str:
     The copy is made as the application user (DML only: DELETE + INSERT ... SELECT).
     """
     demo, copy = lab.cfg.jdbc.database, lab.verify_database
+    if lab.cfg.jdbc.is_postgresql:  # no cross-database INSERT ... SELECT: the db image copies the rows
+        result = lab.host("db").run("lab-db-apply --refresh-verify")
+        if result.rc != 0:
+            pytest.fail(f"refreshing {copy} from {demo} failed: {result.stderr}\n{lab.logs('db')}")
+        return copy
     columns = lab.sql(
         "SELECT TABLE_NAME, GROUP_CONCAT(CONCAT('`', COLUMN_NAME, '`') ORDER BY ORDINAL_POSITION) "
         f"FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{copy}' GROUP BY TABLE_NAME"

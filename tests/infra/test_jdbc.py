@@ -1,7 +1,8 @@
-"""Checks for the JDBC lab's database (`db`) and DBGate, on Docker or a native host.
+"""Checks for the JDBC lab's database (`db`) and DBGate, on Docker or a native host, for MariaDB
+and PostgreSQL (JDBC_DATABASE).
 
-SQL runs with the `mariadb` client on the database host (the container, or the machine), over TCP
-as the application user, so the checks see exactly what Okta's connector sees.
+SQL runs with the `mariadb` (or `psql`) client on the database host (the container, or the
+machine), over TCP as the application user, so the checks see exactly what Okta's connector sees.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.jdbc.sql import PROCEDURES, VIEWS
+from lab.jdbc.sql import PROCEDURES, VIEWS, call_syntax
 
 PROBE_USER = "lab.verify.probe"
 NULLS = ", ".join(["NULL"] * 19)
@@ -41,6 +42,25 @@ def error_of(lab, query: str) -> str:
     return result.stderr
 
 
+def pg(lab) -> bool:
+    return bool(lab.cfg.jdbc.is_postgresql)
+
+
+def call(lab, text: str) -> str:
+    """`NAME(args)` as the engine runs it: CALL, or SELECT * FROM for PostgreSQL's functions."""
+    name = text.split("(", 1)[0]
+    return call_syntax(lab.cfg.jdbc.engine, name, 0).removesuffix("()") + text[len(name):]
+
+
+def schema(lab) -> str:
+    return "current_schema()" if pg(lab) else "DATABASE()"
+
+
+def table_name(lab, name: str) -> dict:
+    """DBGate's name of a lab table (PostgreSQL folds unquoted names to lower case, in `public`)."""
+    return {"pureName": name.lower(), "schemaName": "public"} if pg(lab) else {"pureName": name}
+
+
 def probe_login(lab) -> str:
     return f"{PROBE_USER}@{lab.cfg.ldap.mail_domain}"
 
@@ -62,22 +82,31 @@ def luke(lab) -> str:
 
 
 def test_mariadbd_runs_as_mysql(lab):
-    procs = lab.host("db").process.filter(comm="mariadbd")
+    server, owner = ("postgres", "postgres") if pg(lab) else ("mariadbd", "mysql")
+    procs = lab.host("db").process.filter(comm=server)
     assert procs, lab.logs("db")
-    assert all(p.user == "mysql" for p in procs)
+    assert all(p.user == owner for p in procs)
 
 
 def test_mariadb_listens_on_3306(lab):
+    port = f":{lab.cfg.jdbc.db_port}"
     listening = lab.host("db").socket.get_listening_sockets()
-    assert any(s.startswith("tcp://") and s.endswith(":3306") for s in listening), lab.logs("db")
+    assert any(s.startswith("tcp://") and s.endswith(port) for s in listening), lab.logs("db")
 
 
 def test_application_user_runs_a_query(lab):
-    assert scalar(lab, "SELECT DATABASE()") == lab.cfg.jdbc.database
+    query = "SELECT current_database()" if pg(lab) else "SELECT DATABASE()"
+    assert scalar(lab, query) == lab.cfg.jdbc.database
 
 
 def test_wrong_password_is_refused(lab):
     j = lab.cfg.jdbc
+    if pg(lab):
+        result = lab.host("db").run(
+            "PGPASSWORD=not-the-password psql -X -h 127.0.0.1 -U %s -d %s -c 'SELECT 1'", j.user, j.database
+        )
+        assert result.rc != 0 and "password authentication failed" in result.stderr
+        return
     result = lab.host("db").run(
         "MYSQL_PWD=not-the-password mariadb --protocol=tcp -h 127.0.0.1 -u %s -e 'SELECT 1' %s",
         j.user, j.database,
@@ -87,6 +116,9 @@ def test_wrong_password_is_refused(lab):
 
 def test_application_user_cannot_do_ddl(lab):
     assert "denied" in error_of(lab, "CREATE TABLE LAB_VERIFY_DDL (A INT)")
+    if pg(lab):
+        assert "must be owner" in error_of(lab, "DROP FUNCTION GET_ACTIVEUSERS")
+        return
     assert "denied" in error_of(lab, "DROP PROCEDURE GET_ACTIVEUSERS")
 
 
@@ -94,14 +126,14 @@ def test_application_user_cannot_do_ddl(lab):
 
 
 def test_every_procedure_exists(lab):
-    found = {r[0] for r in rows(lab, "SELECT ROUTINE_NAME FROM information_schema.ROUTINES "
-                                     "WHERE ROUTINE_SCHEMA = DATABASE()")}  # fmt: skip
+    found = {r[0].upper() for r in rows(lab, "SELECT ROUTINE_NAME FROM information_schema.ROUTINES "
+                                             f"WHERE ROUTINE_SCHEMA = {schema(lab)}")}  # fmt: skip
     assert set(PROCEDURES) <= found
 
 
 def test_every_view_exists(lab):
-    found = {r[0] for r in rows(lab, "SELECT TABLE_NAME FROM information_schema.VIEWS "
-                                     "WHERE TABLE_SCHEMA = DATABASE()")}  # fmt: skip
+    found = {r[0].upper() for r in rows(lab, "SELECT TABLE_NAME FROM information_schema.VIEWS "
+                                             f"WHERE TABLE_SCHEMA = {schema(lab)}")}  # fmt: skip
     assert set(VIEWS) <= found
 
 
@@ -142,21 +174,21 @@ def test_sample_managers_resolve_by_name(lab):
 
 
 def test_user_ids_are_the_ldap_logins(lab, luke):
-    assert rows(lab, f"CALL GET_USER_BY_ID('{luke}')")[0][:2] == [luke, luke]
+    assert rows(lab, call(lab, f"GET_USER_BY_ID('{luke}')"))[0][:2] == [luke, luke]
 
 
 # --- procedures ------------------------------------------------------------------------------------
 
 
 def test_read_procedures_return_rows(lab, luke):
-    assert len(rows(lab, "CALL GET_ACTIVEUSERS()")[0]) == 26  # the public lab's 25 columns + EXTERNALID
-    assert len(rows(lab, "CALL GET_ALL_ENTITLEMENTS()")) >= 1
-    assert len(rows(lab, f"CALL GET_USER_ENTITLEMENT('{luke}')")) >= 1
+    assert len(rows(lab, call(lab, "GET_ACTIVEUSERS()"))[0]) == 26  # the public lab's 25 columns + EXTERNALID
+    assert len(rows(lab, call(lab, "GET_ALL_ENTITLEMENTS()"))) >= 1
+    assert len(rows(lab, call(lab, f"GET_USER_ENTITLEMENT('{luke}')"))) >= 1
 
 
 def test_unknown_ids_give_empty_results(lab):
-    assert rows(lab, "CALL GET_USER_BY_ID('nobody@lab.invalid')") == []
-    assert rows(lab, "CALL GET_USER_ENTITLEMENT('nobody@lab.invalid')") == []
+    assert rows(lab, call(lab, "GET_USER_BY_ID('nobody@lab.invalid')")) == []
+    assert rows(lab, call(lab, "GET_USER_ENTITLEMENT('nobody@lab.invalid')")) == []
 
 
 @pytest.mark.parametrize(
@@ -165,10 +197,10 @@ def test_unknown_ids_give_empty_results(lab):
         ("ACTIVATE_USER('nobody@lab.invalid')", "unknown user: nobody@lab.invalid"),
         ("DEACTIVATE_USER('nobody@lab.invalid')", "unknown user: nobody@lab.invalid"),
         (f"UPDATE_USER('nobody@lab.invalid', NULL, NULL, NULL, NULL, {NULLS})", "unknown user"),
-        ("ADD_ENTITLEMENT_TO_USER('nobody@lab.invalid', 1)", "unknown user"),
-        ("REMOVE_ENTITLEMENT_FROM_USER('nobody@lab.invalid', 1)", "unknown user"),
-        ("ADD_ENTITLEMENT_TO_USER('{luke}', 999999)", "unknown entitlement: 999999"),
-        ("REMOVE_ENTITLEMENT_FROM_USER('{luke}', 999999)", "unknown entitlement: 999999"),
+        ("ADD_ENTITLEMENT_TO_USER('nobody@lab.invalid', '1')", "unknown user"),
+        ("REMOVE_ENTITLEMENT_FROM_USER('nobody@lab.invalid', '1')", "unknown user"),
+        ("ADD_ENTITLEMENT_TO_USER('{luke}', '999999')", "unknown entitlement: 999999"),
+        ("REMOVE_ENTITLEMENT_FROM_USER('{luke}', '999999')", "unknown entitlement: 999999"),
         ("CREATE_USER('{luke}', '{luke}', 'L', 'S', '{luke}', {nulls})", "duplicate user"),
         (
             "CREATE_USER('x@lab.invalid', 'x@lab.invalid', NULL, 'S', 'x@lab.invalid', {nulls})",
@@ -178,7 +210,8 @@ def test_unknown_ids_give_empty_results(lab):
 )
 def test_procedure_errors_are_clear(lab, luke, call, message):
     stderr = error_of(lab, "CALL " + call.format(luke=luke, nulls=NULLS))
-    assert "(45000)" in stderr and message in stderr, stderr
+    sqlstate = "45000:" if pg(lab) else "(45000)"
+    assert sqlstate in stderr and message in stderr, stderr
 
 
 def test_provisioning_round_trip(lab, verify_db):
@@ -202,11 +235,11 @@ def test_provisioning_round_trip(lab, verify_db):
         assert active == "0" and ended != "NULL"
         q(f"CALL ACTIVATE_USER('{uid}')")
         ent = scalar(lab, "SELECT MIN(ENT_ID) FROM ENTITLEMENTS", verify_db)
-        q(f"CALL ADD_ENTITLEMENT_TO_USER('{uid}', {ent})")
-        q(f"CALL ADD_ENTITLEMENT_TO_USER('{uid}', {ent})")
-        assert len(q(f"CALL GET_USER_ENTITLEMENT('{uid}')")) == 1
-        q(f"CALL REMOVE_ENTITLEMENT_FROM_USER('{uid}', {ent})")
-        assert q(f"CALL GET_USER_ENTITLEMENT('{uid}')") == []
+        q(f"CALL ADD_ENTITLEMENT_TO_USER('{uid}', '{ent}')")
+        q(f"CALL ADD_ENTITLEMENT_TO_USER('{uid}', '{ent}')")
+        assert len(q(call(lab, f"GET_USER_ENTITLEMENT('{uid}')"))) == 1
+        q(f"CALL REMOVE_ENTITLEMENT_FROM_USER('{uid}', '{ent}')")
+        assert q(call(lab, f"GET_USER_ENTITLEMENT('{uid}')")) == []
     finally:
         run_sql(lab, f"DELETE FROM USERS WHERE USER_ID = '{uid}'", verify_db)
 
@@ -216,7 +249,9 @@ def test_the_verification_database_mirrors_the_demo(lab, verify_db):
     for table in ("USERS", "ENTITLEMENTS", "USERENTITLEMENTS"):
         query = f"SELECT COUNT(*) FROM {table}"
         assert scalar(lab, query) == scalar(lab, query, verify_db), table
-    assert rows(lab, "SHOW PROCEDURE STATUS WHERE Db = DATABASE()", verify_db), "no procedures in " + verify_db
+    routines = (f"SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {schema(lab)}"
+                if pg(lab) else "SHOW PROCEDURE STATUS WHERE Db = DATABASE()")  # fmt: skip
+    assert rows(lab, routines, verify_db), "no procedures in " + verify_db
 
 
 # --- DBGate ----------------------------------------------------------------------------------------
@@ -269,14 +304,15 @@ def test_dbgate_requires_login(lab, dbgate):
 def test_dbgate_lists_the_lab_connection(lab, dbgate):
     status, conns = dbgate.post("/connections/list", {}, dbgate.login(lab))
     assert status == 200 and isinstance(conns, list), conns
-    assert any(c.get("_id") == "lab" and str(c.get("displayName", "")).startswith("Lab MariaDB") for c in conns), conns
+    label = "Lab PostgreSQL" if pg(lab) else "Lab MariaDB"
+    assert any(c.get("_id") == "lab" and str(c.get("displayName", "")).startswith(label) for c in conns), conns
 
 
 def test_dbgate_reads_the_entitlements_table(lab, dbgate):
     query = {
         "conid": "lab",
         "database": lab.cfg.jdbc.database,
-        "select": {"commandType": "select", "from": {"name": {"pureName": "ENTITLEMENTS"}}, "selectAll": True},
+        "select": {"commandType": "select", "from": {"name": table_name(lab, "ENTITLEMENTS")}, "selectAll": True},
     }
     status, data = dbgate.post("/database-connections/sql-select", query, dbgate.login(lab))
     assert status == 200 and isinstance(data, dict), data
@@ -294,14 +330,21 @@ def test_dbgate_shows_every_procedure_body(lab, dbgate):
         return data if data.get("procedures") else {}
 
     data = lab.wait(structure, timeout=60)
-    shown = {p.get("pureName"): str(p.get("createSql") or "") for p in data.get("procedures", [])}
+    routines = data.get("procedures", []) + data.get("functions", [])  # PostgreSQL: reads are functions
+    shown = {str(p.get("pureName")).upper(): str(p.get("createSql") or "") for p in routines}
     missing = sorted(set(PROCEDURES) - set(shown))
     assert not missing, f"DBGate lists no {missing}"
-    empty = [name for name in PROCEDURES if "BEGIN" not in shown[name].upper()]
+    marks = ("BEGIN", "SELECT") if pg(lab) else ("BEGIN",)
+    empty = [name for name in PROCEDURES if not any(m in shown[name].upper() for m in marks)]
     assert not empty, f"DBGate shows no body for {empty}: {shown[empty[0]][:200]!r}"
 
 
 def test_application_user_reads_routine_bodies_without_ddl(lab):
+    if pg(lab):  # pg_proc.prosrc is readable by every role (information_schema shows owners only)
+        body = scalar(lab, "SELECT COUNT(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                           "WHERE n.nspname = current_schema() AND p.prosrc <> ''")  # fmt: skip
+        assert int(body) >= len(PROCEDURES)
+        return
     body = scalar(lab, "SELECT COUNT(*) FROM information_schema.ROUTINES "
                        "WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_DEFINITION IS NOT NULL")  # fmt: skip
     assert int(body) >= len(PROCEDURES)

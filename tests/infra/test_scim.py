@@ -61,9 +61,9 @@ def onprem(lab: Any, verify_db: str) -> dict[str, str]:
 
     j = lab.cfg.jdbc
     host = "127.0.0.1" if lab.target == "host" else "db"
-    value = encode_onprem_header(
-        {"jdbcUrl": f"jdbc:mysql://{host}:3306/{verify_db}", "username": j.user, "password": j.password}
-    )
+    url = (f"jdbc:postgresql://{host}:5432/{verify_db}" if j.is_postgresql
+           else f"jdbc:mysql://{host}:3306/{verify_db}")  # fmt: skip
+    value = encode_onprem_header({"jdbcUrl": url, "username": j.user, "password": j.password})
     return {"X-OKTA-ONPREM-DATA": _Secret(value)}
 
 
@@ -150,7 +150,7 @@ def test_scim2_tester_suite_passes(
 
 
 class _ViewsOnDbHost:
-    """Reads the views with the `mariadb` client where the database runs."""
+    """Reads the views with the `mariadb` (or `psql`) client where the database runs."""
 
     def __init__(self, lab: Any, database: str) -> None:
         self.lab = lab
@@ -160,6 +160,15 @@ class _ViewsOnDbHost:
         j = self.lab.cfg.jdbc
         order = "ENT_ID" if "ENT_ID" in columns else "USER_ID"
         query = f"SELECT {', '.join(columns)} FROM {view} WHERE USER_ID = '{user_id}' ORDER BY {order}"
+        if j.is_postgresql:
+            result = self.lab.host("db").run(
+                "PGPASSWORD=%s psql -X -q -h 127.0.0.1 -p 5432 -U %s -d %s -A -F %s -P footer=off -c %s",
+                j.password, j.user, self.database, "\t", query,
+            )  # fmt: skip
+            assert result.rc == 0, result.stderr
+            lines = [line.split("\t") for line in result.stdout.splitlines() if line]
+            header = [name.upper() for name in lines[0]] if lines else []
+            return [dict(zip(header, values, strict=True)) for values in lines[1:]]
         result = self.lab.host("db").run(
             "MYSQL_PWD=%s mariadb --protocol=tcp -h 127.0.0.1 -P 3306 -u %s -B -e %s %s",
             j.password, j.user, query, self.database,

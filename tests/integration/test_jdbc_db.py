@@ -1,23 +1,29 @@
-"""The `db` image against a real MariaDB: seed, views, every procedure incl. its errors, privileges,
-idempotent re-apply, upgrade of a changed procedure without losing rows, and bad environment input.
+"""The `db` images against a real MariaDB and a real PostgreSQL (every test runs on both engines):
+seed, views, every procedure incl. its errors and injection strings, privileges, idempotent
+re-apply, upgrade of a changed procedure without losing rows, and bad environment input.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import psycopg
 import pymysql
 import pytest
 
 from lab.company import load_company
 from lab.jdbc.container import DbContainer, build_image, write_sql
 from lab.jdbc.sql import (
+    ENGINES,
     EXTRA_USER_COLUMNS,
     PROCEDURES,
+    RESULT_ROUTINES,
     SERVER_PROCEDURES,
     USER_COLUMNS,
     USER_PARAMS,
     VIEWS,
+    call_syntax,
     classify_error,
     render_sql,
 )
@@ -33,17 +39,26 @@ READ_WIDTH = len(USER_COLUMNS) + len(EXTRA_USER_COLUMNS)  # the public lab's 25,
 _engine_or_fail = require_docker
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def image() -> str:
+def image(engine: str) -> str:
     _engine_or_fail()
-    return build_image(Runner())
+    return build_image(Runner(), engine=engine)
+
+
+def sql_for(engine: str) -> dict[str, str]:
+    return render_sql(load_company("galaxy"), "galaxy.local", dialect=engine)
 
 
 @pytest.fixture(scope="module")
-def db(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbContainer]:
-    root = tmp_path_factory.mktemp("jdbc-db")
-    write_sql(render_sql(load_company("galaxy"), "galaxy.local"), root / "sql")
-    container = DbContainer(sql_dir=root / "sql", data_dir=root / "data", image=image)
+def db(engine: str, image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbContainer]:
+    root = tmp_path_factory.mktemp(f"jdbc-db-{engine}")
+    write_sql(sql_for(engine), root / "sql")
+    container = DbContainer(sql_dir=root / "sql", data_dir=root / "data", image=image, engine=engine)
     container.start()
     try:
         container.wait_healthy()
@@ -52,38 +67,75 @@ def db(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbConta
         container.remove()
 
 
+class Cursor:
+    """A DB-API cursor that knows its engine (PyMySQL or psycopg 3; both bind with %s)."""
+
+    def __init__(self, raw: Any, engine: str) -> None:
+        self.raw, self.engine = raw, engine
+
+    def execute(self, query: str, args: Any = None) -> None:
+        self.raw.execute(query, args)
+
+    def fetchone(self) -> Any:
+        return self.raw.fetchone()
+
+    def fetchall(self) -> Any:
+        return self.raw.fetchall()
+
+
+def cursor_of(db: DbContainer) -> Cursor:
+    return Cursor(db.connect().cursor(), db.engine)
+
+
 @pytest.fixture
-def cur(db: DbContainer) -> Iterator[pymysql.cursors.Cursor]:
+def cur(db: DbContainer) -> Iterator[Cursor]:
     conn = db.connect()
     try:
-        yield conn.cursor()
+        yield Cursor(conn.cursor(), db.engine)
     finally:
         conn.close()
 
 
-def call(cur: pymysql.cursors.Cursor, proc: str, *args: object) -> list[tuple[object, ...]]:
-    cur.callproc(proc, args)
-    return list(cur.fetchall())
+def _invoke(cur: Cursor, proc: str, args: tuple[object, ...]) -> None:
+    if cur.engine == "postgresql":
+        # as the Okta connector binds them: every value a string (JDBC setString)
+        values = [None if a is None else str(a) for a in args]
+        cur.raw.execute(call_syntax("postgresql", proc, len(args), "%s"), values)
+    else:
+        cur.raw.callproc(proc, args)
 
 
-def one(cur: pymysql.cursors.Cursor, query: str, *args: object) -> tuple[object, ...]:
+def call(cur: Cursor, proc: str, *args: object) -> list[tuple[object, ...]]:
+    _invoke(cur, proc, args)
+    if cur.engine == "postgresql" and proc not in RESULT_ROUTINES:
+        return []
+    return [tuple(r) for r in cur.fetchall()]
+
+
+def one(cur: Cursor, query: str, *args: object) -> tuple[object, ...]:
     cur.execute(query, args)
     row = cur.fetchone()
     assert row is not None, query
     return tuple(row)
 
 
-def signal(cur: pymysql.cursors.Cursor, proc: str, *args: object) -> tuple[str, str]:
-    with pytest.raises(pymysql.err.OperationalError) as info:
-        cur.callproc(proc, args)
-    code, message = info.value.args
-    assert code == 1644, message
+def signal(cur: Cursor, proc: str, *args: object) -> tuple[str, str]:
+    if cur.engine == "postgresql":
+        with pytest.raises(psycopg.Error) as pg_info:
+            _invoke(cur, proc, args)
+        assert pg_info.value.sqlstate == "45000", pg_info.value
+        message = pg_info.value.diag.message_primary or ""
+    else:
+        with pytest.raises(pymysql.err.OperationalError) as info:
+            _invoke(cur, proc, args)
+        code, message = info.value.args
+        assert code == 1644, message
     err = classify_error(message)
     assert err is not None, message
     return err.kind, err.detail
 
 
-def counts(cur: pymysql.cursors.Cursor) -> tuple[object, ...]:
+def counts(cur: Cursor) -> tuple[object, ...]:
     return one(
         cur,
         "SELECT (SELECT COUNT(*) FROM USERS), (SELECT COUNT(*) FROM ENTITLEMENTS),"
@@ -116,10 +168,23 @@ def test_user_ids_are_ldap_logins(cur):
 
 
 def test_every_procedure_and_view_exists(cur):
-    cur.execute("SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()")
-    assert set(PROCEDURES) | set(SERVER_PROCEDURES) <= {r[0] for r in cur.fetchall()}
-    cur.execute("SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()")
-    assert set(VIEWS) == {r[0] for r in cur.fetchall()}
+    schema = "current_schema()" if cur.engine == "postgresql" else "DATABASE()"
+    cur.execute(f"SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {schema}")
+    assert set(PROCEDURES) | set(SERVER_PROCEDURES) <= {r[0].upper() for r in cur.fetchall()}
+    cur.execute(f"SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {schema}")
+    assert set(VIEWS) == {r[0].upper() for r in cur.fetchall()}
+
+
+def test_result_columns_are_the_same_on_both_engines(cur):
+    """Okta maps result columns by name: the PostgreSQL functions return the MariaDB names."""
+    _invoke(cur, "GET_USER_BY_ID", ("luke.skywalker@galaxy.local",))
+    assert tuple(d[0] for d in cur.raw.description) == USER_COLUMNS + EXTRA_USER_COLUMNS
+    cur.fetchall()
+    _invoke(cur, "GET_USER_ENTITLEMENT", ("luke.skywalker@galaxy.local",))
+    assert [d[0] for d in cur.raw.description] == [
+        "USERENTITLEMENT_ID", "USER_ID", "USERNAME", "EMAIL", "ENT_ID", "ENT_NAME", "ENT_DESCRIPTION",
+        "ASSIGNEDDATE"]  # fmt: skip
+    cur.fetchall()
 
 
 def test_views_resolve_managers(cur):
@@ -131,8 +196,13 @@ def test_views_resolve_managers(cur):
 
 
 def test_application_user_cannot_change_the_schema(cur):
+    drop = "DROP FUNCTION GET_ACTIVEUSERS" if cur.engine == "postgresql" else "DROP PROCEDURE GET_ACTIVEUSERS"
     for ddl in ("CREATE TABLE T_NOPE (A INT)", "DROP TABLE USERENTITLEMENTS",
-                "ALTER TABLE USERS ADD COLUMN X INT", "DROP PROCEDURE GET_ACTIVEUSERS"):  # fmt: skip
+                "ALTER TABLE USERS ADD COLUMN X INT", drop):  # fmt: skip
+        if cur.engine == "postgresql":
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                cur.execute(ddl)
+            continue
         with pytest.raises(pymysql.err.OperationalError) as info:
             cur.execute(ddl)
         assert info.value.args[0] in (1142, 1370), info.value.args
@@ -190,6 +260,30 @@ def test_entitlement_add_is_idempotent_and_remove_works(cur):
     assert len(call(cur, "GET_USER_ENTITLEMENT", uid)) == before
 
 
+INJECTIONS = [
+    "o'brien@galaxy.local",
+    "x'); DROP TABLE USERS; --@galaxy.local",
+    'quote"and\\backslash@galaxy.local',
+    "1 OR 1=1; DELETE FROM USERENTITLEMENTS",
+    "$$; DROP TABLE ENTITLEMENTS; $$",
+]
+
+
+@pytest.mark.parametrize("uid", INJECTIONS)
+def test_injection_strings_are_stored_verbatim(cur, uid):
+    before = counts(cur)
+    call(cur, "CREATE_USER", *new_user(uid, uid, TITLE=uid))
+    row = call(cur, "GET_USER_BY_ID", uid)
+    assert row and (row[0][0], row[0][2], row[0][19]) == (uid, uid, uid)
+    call(cur, "ADD_ENTITLEMENT_TO_USER", uid, 1)
+    assert [r[1] for r in call(cur, "GET_USER_ENTITLEMENT", uid)] == [uid]
+    kind, detail = signal(cur, "ACTIVATE_USER", uid + "'--")
+    assert (kind, detail) == ("unknown_user", uid + "'--")
+    call(cur, "REMOVE_ENTITLEMENT_FROM_USER", uid, 1)
+    after = counts(cur)
+    assert after[0] == before[0] + 1 and after[1:3] == before[1:3]
+
+
 @pytest.mark.parametrize(
     ("proc", "args", "kind"),
     [
@@ -245,28 +339,31 @@ def test_reapply_is_idempotent_and_keeps_rows(db, cur):
 
 def test_restart_keeps_data_and_does_not_reseed(db):
     conn = db.connect()
-    before = counts(conn.cursor())
+    before = counts(Cursor(conn.cursor(), db.engine))
     conn.close()
     db.restart()
     db.wait_healthy()
     conn = db.connect()
-    assert counts(conn.cursor()) == before
+    assert counts(Cursor(conn.cursor(), db.engine)) == before
     conn.close()
     assert db.logs().count("sample data loaded") == 1
 
 
 def test_changed_procedure_upgrades_a_running_database(db):
     conn = db.connect()
-    cur = conn.cursor()
+    cur = Cursor(conn.cursor(), db.engine)
     before = counts(cur)
     path = db.sql_dir / "procedures.sql"
     original = path.read_text()
     marker = "SELECT ENT_ID, ENT_NAME, ENT_DESCRIPTION FROM ENTITLEMENTS ORDER BY ENT_ID;"
     assert marker in original
+    changed = original.replace(marker, marker.replace("ENT_DESCRIPTION", "ENT_DESCRIPTION, 'v2' AS LAB_VERSION"))
+    if db.engine == "postgresql":  # a function's result columns are declared: one more there too
+        returns = '"ENT_DESCRIPTION" VARCHAR)'
+        assert returns in changed
+        changed = changed.replace(returns, '"ENT_DESCRIPTION" VARCHAR, "LAB_VERSION" VARCHAR)', 1)
     try:
-        path.write_text(
-            original.replace(marker, marker.replace("ENT_DESCRIPTION", "ENT_DESCRIPTION, 'v2' AS LAB_VERSION"))
-        )
+        path.write_text(changed)
         db.exec("lab-healthcheck")  # the healthcheck re-applies changed SQL (as `lab up` relies on)
         rows = call(cur, "GET_ALL_ENTITLEMENTS")
         assert len(rows[0]) == 4 and rows[0][3] == "v2"
@@ -282,33 +379,44 @@ def test_reapply_widens_old_narrow_columns_in_place(db):
     """A database made with the public lab's widths (ZIPCODE 20, COUNTRYCODE 10, ...) is widened by
     re-applying the SQL; rows are kept and a second re-apply changes nothing."""
     old = {"MOBILEPHONE": 50, "ZIPCODE": 20, "COUNTRYCODE": 10, "EMPLOYEENUMBER": 50}
-    narrow = ", ".join(f"MODIFY COLUMN {c} VARCHAR({n}) NULL" for c, n in old.items())
-    sql = "mariadb", "--protocol=socket", "-uroot", db.database, "-e"
+    pg = db.engine == "postgresql"
+    if pg:  # the views depend on the columns; lab-db-apply re-creates them
+        narrow = "DROP VIEW V_ACTIVE_USERS, V_INACTIVE_USERS; ALTER TABLE USERS " + ", ".join(
+            f"ALTER COLUMN {c} TYPE VARCHAR({n})" for c, n in old.items())  # fmt: skip
+    else:
+        narrow = "ALTER TABLE USERS " + ", ".join(f"MODIFY COLUMN {c} VARCHAR({n}) NULL" for c, n in old.items())
 
     def widths() -> dict[str, int]:
         conn = db.connect()
         rows = conn.cursor()
-        rows.execute(
-            "SELECT COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS"
-            " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'USERS' AND COLUMN_NAME IN %s",
-            (tuple(old),),
-        )
+        if pg:
+            rows.execute(
+                "SELECT upper(COLUMN_NAME), CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS"
+                " WHERE TABLE_SCHEMA = current_schema() AND TABLE_NAME = 'users' AND upper(COLUMN_NAME) = ANY(%s)",
+                (list(old),),
+            )
+        else:
+            rows.execute(
+                "SELECT COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS"
+                " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'USERS' AND COLUMN_NAME IN %s",
+                (tuple(old),),
+            )
         out = {name: int(size) for name, size in rows.fetchall()}
         conn.close()
         return out
 
     conn = db.connect()
-    before = counts(conn.cursor())
-    db.exec(*sql, f"ALTER TABLE USERS {narrow}")
+    before = counts(Cursor(conn.cursor(), db.engine))
+    db.admin_sql(narrow)
     assert widths() == old
     db.exec("lab-db-apply")
     assert widths() == dict.fromkeys(old, 100)
     db.exec("lab-db-apply")  # idempotent: already wide
     assert widths() == dict.fromkeys(old, 100)
-    assert counts(conn.cursor()) == before
+    assert counts(Cursor(conn.cursor(), db.engine)) == before
     zip36 = "x" * 36  # scim2-tester's random postal codes and countries are UUIDs
-    call(conn.cursor(), "CREATE_USER", *new_user("wide.zip", ZIPCODE=zip36, COUNTRYCODE=zip36))
-    assert one(conn.cursor(), "SELECT ZIPCODE FROM USERS WHERE USER_ID = 'wide.zip'") == (zip36,)
+    call(Cursor(conn.cursor(), db.engine), "CREATE_USER", *new_user("wide.zip", ZIPCODE=zip36, COUNTRYCODE=zip36))
+    assert one(Cursor(conn.cursor(), db.engine), "SELECT ZIPCODE FROM USERS WHERE USER_ID = 'wide.zip'") == (zip36,)
     conn.close()
 
 
@@ -323,9 +431,13 @@ def test_reapply_widens_old_narrow_columns_in_place(db):
         ({"user": "1user"}, "is not a valid user name"),
     ],
 )
-def test_bad_environment_fails_before_touching_data(image, tmp_path, override, message):
-    write_sql(render_sql(load_company("galaxy"), "galaxy.local"), tmp_path / "sql")
-    container = DbContainer(sql_dir=tmp_path / "sql", data_dir=tmp_path / "data", image=image, **override)
+def test_bad_environment_fails_before_touching_data(engine, image, tmp_path, override, message):
+    if engine == "postgresql":
+        message = message.replace("MARIADB_", "POSTGRES_")
+    write_sql(sql_for(engine), tmp_path / "sql")
+    container = DbContainer(
+        sql_dir=tmp_path / "sql", data_dir=tmp_path / "data", image=image, engine=engine, **override
+    )
     container.start()
     try:
         assert container.wait_exit() == 2
@@ -336,11 +448,11 @@ def test_bad_environment_fails_before_touching_data(image, tmp_path, override, m
         container.remove()
 
 
-def test_broken_sql_fails_the_start_with_the_error(image, tmp_path):
-    files = render_sql(load_company("galaxy"), "galaxy.local")
+def test_broken_sql_fails_the_start_with_the_error(engine, image, tmp_path):
+    files = sql_for(engine)
     files["views"] += "\nCREATE OR REPLACE VIEW V_BROKEN AS SELECT NO_SUCH_COLUMN FROM USERS;\n"
     write_sql(files, tmp_path / "sql")
-    container = DbContainer(sql_dir=tmp_path / "sql", data_dir=tmp_path / "data", image=image)
+    container = DbContainer(sql_dir=tmp_path / "sql", data_dir=tmp_path / "data", image=image, engine=engine)
     container.start()
     try:
         assert container.wait_exit(timeout=120) == 1

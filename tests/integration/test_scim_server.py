@@ -1,6 +1,7 @@
-"""The SCIM server end to end: the real `db` image (MariaDB + the lab procedures), the server as
-its own process (`python -m lab.scim`, HTTPS), requests over TLS. One database and one server for
-the module; tests that change data use their own users.
+"""The SCIM server end to end: the real `db` image (MariaDB + the lab procedures, and PostgreSQL +
+the lab routines: every test runs on both engines unless it is about one engine's tooling), the
+server as its own process (`python -m lab.scim`, HTTPS), requests over TLS. One database and one
+server per engine; tests that change data use their own users.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 
 from lab.company import load_company
 from lab.jdbc.container import DbContainer, build_image, free_port, write_sql
-from lab.jdbc.sql import render_sql
+from lab.jdbc.sql import ENGINES, render_sql
 from lab.runner import Runner
 from lab.scim.backend import encode_onprem_header
 from lab.scim.mapping import CORE, ENTERPRISE
@@ -89,13 +90,14 @@ def start_server(env: dict[str, str], data_dir: Path, log: Path) -> Server:
     raise AssertionError(f"server did not answer: {log.read_text()[-2000:]}")
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbContainer]:
+@pytest.fixture(scope="module", params=ENGINES)
+def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbContainer]:
     _engine_or_fail()
-    image = build_image(Runner())
-    root = tmp_path_factory.mktemp("scim-db")
-    write_sql(render_sql(load_company("galaxy"), "galaxy.local"), root / "sql")
-    container = DbContainer(sql_dir=root / "sql", data_dir=root / "data", image=image)
+    engine = str(request.param)
+    image = build_image(Runner(), engine=engine)
+    root = tmp_path_factory.mktemp(f"scim-db-{engine}")
+    write_sql(render_sql(load_company("galaxy"), "galaxy.local", dialect=engine), root / "sql")
+    container = DbContainer(sql_dir=root / "sql", data_dir=root / "data", image=image, engine=engine)
     container.start()
     try:
         container.wait_healthy()
@@ -115,6 +117,7 @@ def server(db: DbContainer, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "MARIADB_PASSWORD": db.password,
         "SCIM_MAX_RESULTS": str(MAX_RESULTS),
         "SCIM_LOG_LEVEL": "warning",
+        "SCIM_DB_ENGINE": db.engine,
     }
     srv = start_server(env, root / "data", root / "server.log")
     yield srv
@@ -135,6 +138,17 @@ def stop(srv: Server) -> None:
 def api(server: Server) -> Iterator[httpx.Client]:
     with server.client(**{"Content-Type": SCIM}) as client:
         yield client
+
+
+def mariadb_only(db: DbContainer, why: str) -> None:
+    if db.engine != "mariadb":
+        pytest.skip(why)
+
+
+def jdbc_url(db: DbContainer, query: str = "") -> str:
+    if db.engine == "postgresql":
+        return f"jdbc:postgresql://127.0.0.1:{db.port}/{db.database}"
+    return f"jdbc:mysql://127.0.0.1:{db.port}/{db.database}{query}"
 
 
 def db_row(db: DbContainer, user_id: str) -> dict[str, Any] | None:
@@ -424,6 +438,7 @@ def test_id_is_case_exact_and_user_name_is_not(api: httpx.Client) -> None:
 def test_older_database_is_upgraded_in_place(db: DbContainer, api: httpx.Client) -> None:
     """A database from before this change (case-insensitive USER_ID, no EXTERNALID) gets both by
     re-applying the SQL, rows kept; a second re-apply changes nothing."""
+    mariadb_only(db, "MariaDB's collation upgrade; PostgreSQL's in-place upgrade is in test_jdbc_db")
     sql = "mariadb", "--protocol=socket", "-uroot", db.database, "-e"
     ci = "VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL"
     db.exec(*sql, "ALTER TABLE USERENTITLEMENTS DROP FOREIGN KEY fk_user; "
@@ -691,7 +706,7 @@ def test_okta_spec_test_sequence(server: Server, db: DbContainer, prefix: str) -
 def test_onprem_header_overrides_connection_and_operations(server: Server, db: DbContainer) -> None:
     header = encode_onprem_header(
         {
-            "jdbcUrl": f"jdbc:mysql://127.0.0.1:{db.port}/{db.database}?allowMultiQueries=true",
+            "jdbcUrl": jdbc_url(db, "?allowMultiQueries=true"),
             "username": db.user,
             "password": db.password,
             "operations": {
@@ -709,7 +724,7 @@ def test_onprem_header_overrides_connection_and_operations(server: Server, db: D
         # DEPARTMENT is not a value the server binds for "get users": the operation runs with NULL
         assert c.get("/Users").json()["totalResults"] == 0
     bad_pw = encode_onprem_header(
-        {"jdbcUrl": f"jdbc:mysql://127.0.0.1:{db.port}/{db.database}", "username": db.user, "password": "wrong"}
+        {"jdbcUrl": jdbc_url(db), "username": db.user, "password": "wrong"}
     )
     with server.client(**{"X-OKTA-ONPREM-DATA": bad_pw}) as c:
         assert_error(c.get("/Users/yoda@galaxy.local"), 503)
@@ -880,6 +895,13 @@ def test_demo_leaves_the_expected_rows(server: Server, db: DbContainer) -> None:
 
 
 def _dict_conn(db: DbContainer) -> Any:
+    if db.engine == "postgresql":
+        import psycopg
+
+        from lab.scim.pgdb import upper_dict_row
+
+        return psycopg.connect(host="127.0.0.1", port=db.port, user=db.user, password=db.password,
+                               dbname=db.database, row_factory=upper_dict_row)  # fmt: skip
     import pymysql
     import pymysql.cursors
 
@@ -936,6 +958,7 @@ def test_cli_serve_creds_and_demo(db: DbContainer, tmp_path: Path) -> None:
     sets = {
         "MARIADB_DATABASE": db.database, "MARIADB_USER": db.user, "MARIADB_PASSWORD": db.password,
         "MARIADB_PORT": str(db.port), "MARIADB_PUBLISH": "true", "SCIM_PORT": str(port),
+        "JDBC_DATABASE": db.engine,
     }  # fmt: skip
     subprocess.run([*lab, "init", *[f"--set={k}={v}" for k, v in sets.items()]], check=True, capture_output=True)
     log = tmp_path / "serve.log"
@@ -965,12 +988,14 @@ def test_cli_serve_creds_and_demo(db: DbContainer, tmp_path: Path) -> None:
 
 
 def test_demo_reads_views_inside_the_db_container(db: DbContainer) -> None:
-    """`lab scim demo` without a published port reads the views with `docker exec` (mariadb client)."""
+    """`lab scim demo` without a published port reads the views with `docker exec` (the mariadb or
+    psql client)."""
     import docker
 
-    from lab.scim.demo import ENT_COLUMNS, USER_COLUMNS, DemoError, DockerExecViews
+    from lab.scim.demo import ENT_COLUMNS, USER_COLUMNS, DemoError, DockerExecViews, PsqlExecViews
 
-    views = DockerExecViews(docker.from_env().containers.get(db.name), db.database, db.user, db.password)
+    readers = PsqlExecViews if db.engine == "postgresql" else DockerExecViews
+    views = readers(docker.from_env().containers.get(db.name), db.database, db.user, db.password)
     users = views.rows("V_ACTIVE_USERS", USER_COLUMNS, "luke.skywalker@galaxy.local")
     assert [(u["USER_ID"], u["IS_ACTIVE"]) for u in users] == [("luke.skywalker@galaxy.local", "1")]
     ents = views.rows("V_USERENTITLEMENTS", ENT_COLUMNS, "luke.skywalker@galaxy.local")
