@@ -88,7 +88,8 @@ class Backend:
             pool = self._pools.get(key)
             if pool is None:
                 size = max(2, self.config.pool_size // 2)
-                pool = self._pools[key] = PgPool(target, size) if engine == "postgresql" else Pool(target, size, driver=self.driver)
+                pg = engine == "postgresql"
+                pool = self._pools[key] = PgPool(target, size) if pg else Pool(target, size, driver=self.driver)
                 while len(self._pools) > MAX_EXTRA_POOLS:
                     _, old = self._pools.popitem(last=False)
                     old.close()
