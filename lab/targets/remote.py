@@ -472,7 +472,7 @@ def plan_tunnel(ctx: LabContext, config: LabConfig, record: DockerRemote, servic
     taken: set[int] = set()
     for key, remote in sorted(published_ports(config, services).items()):
         local = remote
-        if port_in_use("127.0.0.1", local) or local in taken:
+        while local in taken or port_in_use("127.0.0.1", local):  # the kernel may hand a port out twice
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 local = int(s.getsockname()[1])
