@@ -8,6 +8,8 @@ PYTEST  := $(VENV)/bin/python -m pytest
 STACKS  ?=
 SERVICE ?=
 AGENT   ?=
+# test modules run side by side, each whole in one worker (its shared lab and its order kept)
+TEST_JOBS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv env engine base-image build start up stop restart logs start-logs configure status \
@@ -79,7 +81,7 @@ doctor: $(LAB) ## Check engine, compose, ports, disk, .env, packages
 	$(LAB) doctor
 
 test: $(TESTDEPS) ## Install test dependencies and run every test (needs a Docker engine)
-	$(PYTEST) -q
+	$(PYTEST) -q -n $(TEST_JOBS) --dist loadfile
 
 test-unit: $(TESTDEPS) ## Unit and rendering tests only (no Docker)
 	$(PYTEST) -q tests/unit tests/render
