@@ -228,8 +228,17 @@ class Database:
             batch.append((statement, args))
         try:
             return self.pool.run_batch(batch)
-        except self.pool.driver.Error as exc:
-            raise map_db_error(lookup, exc) from None
+        except self.driver_errors() as exc:
+            raise self.map_error(lookup, exc) from None
+
+    def driver_errors(self) -> type[BaseException]:
+        """The exception class of the database driver in use (its errors are mapped to SCIM)."""
+        error: type[BaseException] = self.pool.driver.Error
+        return error
+
+    def map_error(self, op: Operation | Lookup, exc: BaseException) -> ScimError:
+        """The SCIM error for a driver error raised while `op` ran (`map_db_error`)."""
+        return map_db_error(op, exc)
 
     def call_many(self, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
         """Run several operations in one database round trip, in order; rows per operation.
@@ -257,9 +266,9 @@ class Database:
             items.append((statement, [values.get(param) for param in op.params]))
         try:
             return self.pool.run_batch(items)
-        except self.pool.driver.Error as exc:
+        except self.driver_errors() as exc:
             index = getattr(exc, "lab_index", 0)
-            raise map_db_error(self.operations[calls[min(index, len(calls) - 1)][0]], exc) from None
+            raise self.map_error(self.operations[calls[min(index, len(calls) - 1)][0]], exc) from None
 
 
 def map_db_error(op: Operation | Lookup, exc: BaseException) -> ScimError:

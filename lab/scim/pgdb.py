@@ -16,7 +16,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -168,17 +168,12 @@ class PgDatabase(Database):
     def __init__(self, pool: PgPool, operations: OperationMap, list_cache_seconds: float = 5.0) -> None:
         super().__init__(pool, operations.for_engine("postgresql"), list_cache_seconds, dialect="postgresql")  # type: ignore[arg-type]
 
-    def query(self, lookup: Lookup, items: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
-        try:
-            return super().query(lookup, items)
-        except psycopg.Error as exc:
-            raise map_pg_error(lookup, exc) from None
+    def driver_errors(self) -> type[BaseException]:
+        return psycopg.Error
 
-    def call_many(self, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
-        try:
-            return super().call_many(calls)
-        except psycopg.Error as exc:
-            raise map_pg_error(self.operations[calls[0][0]], exc) from None
+    def map_error(self, op: Operation | Lookup, exc: BaseException) -> ScimError:
+        assert isinstance(exc, psycopg.Error)
+        return map_pg_error(op, exc)
 
 
 def make_database(

@@ -140,11 +140,6 @@ def api(server: Server) -> Iterator[httpx.Client]:
         yield client
 
 
-def mariadb_only(db: DbContainer, why: str) -> None:
-    if db.engine != "mariadb":
-        pytest.skip(why)
-
-
 def jdbc_url(db: DbContainer, query: str = "") -> str:
     if db.engine == "postgresql":
         return f"jdbc:postgresql://127.0.0.1:{db.port}/{db.database}"
@@ -435,10 +430,10 @@ def test_id_is_case_exact_and_user_name_is_not(api: httpx.Client) -> None:
     assert [u["id"] for u in by_name["Resources"]] == ["luke.skywalker@galaxy.local"]
 
 
+@pytest.mark.parametrize("db", ["mariadb"], indirect=True)  # PostgreSQL's in-place upgrade: test_jdbc_db
 def test_older_database_is_upgraded_in_place(db: DbContainer, api: httpx.Client) -> None:
     """A database from before this change (case-insensitive USER_ID, no EXTERNALID) gets both by
     re-applying the SQL, rows kept; a second re-apply changes nothing."""
-    mariadb_only(db, "MariaDB's collation upgrade; PostgreSQL's in-place upgrade is in test_jdbc_db")
     sql = "mariadb", "--protocol=socket", "-uroot", db.database, "-e"
     ci = "VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL"
     db.exec(*sql, "ALTER TABLE USERENTITLEMENTS DROP FOREIGN KEY fk_user; "
@@ -768,6 +763,7 @@ def _driver_names() -> list[str]:
     return ["pymysql", "mysqlclient"]
 
 
+@pytest.mark.parametrize("db", ["mariadb"], indirect=True)  # the two MySQL drivers
 def test_both_drivers_answer_alike(server: Server, db: DbContainer, tmp_path: Path) -> None:
     """The same requests through a server on each driver (SCIM_DB_DRIVER): identical answers,
     including errors, a create's batched writes and read, and a write batch failing midway."""
