@@ -32,6 +32,8 @@ def backup(ctx: LabContext, dest: Path | None = None) -> Path:
                 tar.add(ctx.data_dir, arcname="data")
     finally:
         target.run_compose("start", timeout=300)
+    # back as it was before the command returns: `compose start` does not wait for health checks
+    target.wait(list(state.services), config.core.health_timeout)
     return dest
 
 

@@ -123,8 +123,8 @@ def _vpn_login(lab: Any, user: str, password: str, timeout: float = 90) -> str:
                 if "Initialization Sequence Completed" in log or "AUTH_FAILED" in log:
                     return log
                 client.reload()
-                if client.status == "exited":
-                    return log
+                if client.status == "exited":  # its last lines came after the read above
+                    return client.logs().decode(errors="replace")
                 time.sleep(0.5)
             return client.logs().decode(errors="replace")
         finally:
