@@ -53,18 +53,27 @@ class DbTarget:
         """Parse `jdbc:mysql://host:3306/db?allowMultiQueries=true` (also `jdbc:mariadb:`)."""
         if not isinstance(url, str) or not _JDBC.match(url):
             raise bad_request("the JDBC URL must look like jdbc:mysql://host:3306/database")
-        parts = urlsplit(url[5:])
-        query = parse_qs(parts.query)
-        try:
-            port = parts.port or 3306
-        except ValueError:
-            raise bad_request("the JDBC URL has an invalid port") from None
-        database = unquote(parts.path.lstrip("/"))
-        if not parts.hostname or not re.fullmatch(r"[A-Za-z0-9_$]{1,64}", database):
-            raise bad_request("the JDBC URL needs a host and a database name")
-        user = user or (query.get("user") or [""])[0]
-        password = password or (query.get("password") or [""])[0]
-        return cls(parts.hostname, port, database, user, password)
+        return cls(*parse_jdbc_url(url, user, password, default_port=3306, name_max=64))
+
+
+def parse_jdbc_url(
+    url: str, user: str, password: str, *, default_port: int, name_max: int
+) -> tuple[str, int, str, str, str]:
+    """`(host, port, database, user, password)` of a `jdbc:<kind>://host[:port]/db[?user=&password=]`
+    URL; `user`/`password` given here win over the URL's parameters. A bad port, a missing host or
+    a database name outside `[A-Za-z0-9_$]{1,name_max}` is a SCIM 400."""
+    parts = urlsplit(url[5:])
+    query = parse_qs(parts.query)
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise bad_request("the JDBC URL has an invalid port") from None
+    database = unquote(parts.path.lstrip("/"))
+    if not parts.hostname or not re.fullmatch(rf"[A-Za-z0-9_$]{{1,{name_max}}}", database):
+        raise bad_request("the JDBC URL needs a host and a database name")
+    user = user or (query.get("user") or [""])[0]
+    password = password or (query.get("password") or [""])[0]
+    return parts.hostname, port, database, user, password
 
 
 class DatabaseUnavailable(ScimError):

@@ -18,11 +18,10 @@ import threading
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
 
-from lab.scim.db import Database, DatabaseUnavailable, DbTarget
+from lab.scim.db import Database, DatabaseUnavailable, DbTarget, parse_jdbc_url
 from lab.scim.driver import Driver
 from lab.scim.errors import ScimError, bad_request, conflict, not_found
 from lab.scim.operations import Lookup, Operation, OperationMap
@@ -41,18 +40,7 @@ def is_postgresql_url(url: object) -> bool:
 
 def target_from_jdbc(url: str, user: str, password: str) -> DbTarget:
     """Parse `jdbc:postgresql://host:5432/db` (user/password may also be URL parameters)."""
-    parts = urlsplit(url[5:])
-    query = parse_qs(parts.query)
-    try:
-        port = parts.port or 5432
-    except ValueError:
-        raise bad_request("the JDBC URL has an invalid port") from None
-    database = unquote(parts.path.lstrip("/"))
-    if not parts.hostname or not re.fullmatch(r"[A-Za-z0-9_$]{1,63}", database):
-        raise bad_request("the JDBC URL needs a host and a database name")
-    user = user or (query.get("user") or [""])[0]
-    password = password or (query.get("password") or [""])[0]
-    return DbTarget(parts.hostname, port, database, user, password)
+    return DbTarget(*parse_jdbc_url(url, user, password, default_port=5432, name_max=63))
 
 
 def _bind(value: Any) -> Any:
